@@ -1,1 +1,837 @@
-//! placeholder
+//! The Sluice sensor pipeline.
+//!
+//! `packet()` takes one captured frame through decoding, IP reassembly, the flow table
+//! and TCP reassembly to the application-layer parsers chosen by port and content, and
+//! turns what they report into [`event::Event`]s and the [`assets::Inventory`]. Events
+//! are collected in a buffer that the caller drains with [`Engine::take_events`].
+#![forbid(unsafe_code)]
+
+pub mod assets;
+pub mod event;
+pub mod oui;
+pub mod time;
+
+use assets::{Inventory, OpClass};
+use event::{AnomalyRecord, Body, Event, FlowRecord, Kind};
+use serde::Serialize;
+use sluice_decode::{
+    decode, decode_transport, defrag::Defragmenter, ipproto, tcp_flags, DecodeError, Decoded, Net,
+    Transport as L4,
+};
+use sluice_flow::{
+    Budget, Chunk, EndReason, Ended, Endpoint, Flow, FlowConfig, FlowTable, ORIG, RESP,
+};
+use sluice_proto::{
+    registry::REGISTRY, Direction, Output, Parser, Probe, ProtocolDesc, Record, Side, Transport,
+};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Limits and timeouts of the engine.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    pub flows: FlowConfig,
+    /// Cap on bytes buffered for TCP reassembly across all flows.
+    pub reassembly_bytes: usize,
+    pub max_assets: usize,
+    /// Emit `sluice.flow` events.
+    pub flow_events: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            flows: FlowConfig::default(),
+            reassembly_bytes: 64 << 20,
+            max_assets: 1_000_000,
+            flow_events: true,
+        }
+    }
+}
+
+/// Counters reported in the summary and stored with each run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub decode_errors: u64,
+    pub unsupported_link: u64,
+    pub non_ip: u64,
+    pub arp: u64,
+    pub ipv4: u64,
+    pub ipv6: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub fragments: u64,
+    pub reassembled_datagrams: u64,
+    pub fragments_dropped: u64,
+    pub flows: u64,
+    pub flows_evicted: u64,
+    pub reassembly_overflows: u64,
+    pub tcp_gaps: u64,
+    pub transactions: BTreeMap<&'static str, u64>,
+    pub anomalies: u64,
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+}
+
+impl Stats {
+    /// Total transactions over all protocols.
+    pub fn total_transactions(&self) -> u64 {
+        self.transactions.values().sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Detect {
+    /// Still looking (number of payload chunks probed so far).
+    Pending(u8),
+    Found,
+    Unknown,
+}
+
+/// Application-layer state of a flow.
+pub struct AppState {
+    proto: Option<&'static ProtocolDesc>,
+    parser: Option<Box<dyn Parser>>,
+    detect: Detect,
+    /// First bytes of each direction kept while the protocol is undecided.
+    probe_buf: [Vec<u8>; 2],
+    events: u32,
+    txns: u64,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            proto: None,
+            parser: None,
+            detect: Detect::Pending(0),
+            probe_buf: [Vec::new(), Vec::new()],
+            events: 0,
+            txns: 0,
+        }
+    }
+}
+
+/// Bytes kept per direction while probing for the protocol.
+const PROBE_BYTES: usize = 512;
+/// Payload chunks probed before a flow's protocol is declared unknown.
+const PROBE_TRIES: u8 = 8;
+
+/// The pipeline.
+pub struct Engine {
+    pub cfg: EngineConfig,
+    flows: FlowTable<AppState>,
+    defrag: Defragmenter,
+    budget: Budget,
+    pub assets: Inventory,
+    pub stats: Stats,
+    events: Vec<Event>,
+    outputs: Vec<Output>,
+    ended: Vec<Ended<AppState>>,
+    next_housekeeping: i64,
+    /// Events with no flow (e.g. decode anomalies) get sequence numbers from here.
+    loose_seq: u32,
+}
+
+const SEC: i64 = 1_000_000_000;
+
+fn transport_of(proto: u8) -> Option<Transport> {
+    match proto {
+        ipproto::TCP => Some(Transport::Tcp),
+        ipproto::UDP => Some(Transport::Udp),
+        _ => None,
+    }
+}
+
+fn transport_name(proto: u8) -> &'static str {
+    match proto {
+        ipproto::TCP => "tcp",
+        ipproto::UDP => "udp",
+        ipproto::ICMP => "icmp",
+        ipproto::ICMPV6 => "ipv6-icmp",
+        _ => "other",
+    }
+}
+
+fn is_registered_port(port: u16, t: Transport) -> bool {
+    REGISTRY
+        .iter()
+        .any(|d| d.transports.contains(&t) && d.ports.contains(&port))
+}
+
+/// Classifies an ICS transaction for role inference and detection.
+pub fn op_class(r: &Record) -> OpClass {
+    match r {
+        Record::Modbus(t) => match t.function_code & 0x7f {
+            1..=4 | 7 | 11 | 12 | 17 | 20 | 24 | 43 => OpClass::Read,
+            5 | 6 | 15 | 16 | 21 | 22 | 23 => OpClass::Write,
+            8 => OpClass::Engineering,
+            _ => OpClass::Other,
+        },
+        Record::Dnp3(t) => match t.function_code {
+            1 | 129 | 130 => OpClass::Read,
+            2..=6 | 22 => OpClass::Write,
+            7..=21 | 24..=31 => OpClass::Engineering,
+            _ => OpClass::Other,
+        },
+    }
+}
+
+impl Engine {
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine {
+            cfg,
+            flows: FlowTable::new(cfg.flows),
+            defrag: Defragmenter::default(),
+            budget: Budget::new(cfg.reassembly_bytes),
+            assets: Inventory::new(cfg.max_assets),
+            stats: Stats::default(),
+            events: Vec::with_capacity(1024),
+            outputs: Vec::new(),
+            ended: Vec::new(),
+            next_housekeeping: i64::MIN,
+            loose_seq: 0,
+        }
+    }
+
+    /// Events produced since the last call.
+    pub fn take_events(&mut self) -> std::vec::Drain<'_, Event> {
+        self.events.drain(..)
+    }
+
+    /// Number of events waiting.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Flows currently tracked.
+    pub fn active_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Bytes buffered for reassembly.
+    pub fn reassembly_bytes(&self) -> usize {
+        self.budget.used
+    }
+
+    /// Processes one frame.
+    pub fn packet(&mut self, ts: i64, linktype: u32, data: &[u8], orig_len: u32) {
+        let st = &mut self.stats;
+        st.packets += 1;
+        st.bytes += u64::from(orig_len.max(data.len() as u32));
+        if st.first_ts.is_none() {
+            st.first_ts = Some(ts);
+        }
+        st.last_ts = Some(st.last_ts.map_or(ts, |l| l.max(ts)));
+        if ts >= self.next_housekeeping {
+            self.housekeeping(ts);
+        }
+        let d = match decode(linktype, data) {
+            Ok(d) => d,
+            Err(DecodeError::UnsupportedLinkType(_)) => {
+                self.stats.unsupported_link += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.decode_errors += 1;
+                return;
+            }
+        };
+        let len = u64::from(orig_len.max(data.len() as u32));
+        match &d.net {
+            Net::Arp(a) => {
+                self.stats.arp += 1;
+                self.assets
+                    .saw_mac(IpAddr::V4(a.sender_ip), a.sender_mac, ts);
+            }
+            Net::Other { .. } => self.stats.non_ip += 1,
+            Net::Ip(ip) => {
+                match ip.src {
+                    IpAddr::V4(_) => self.stats.ipv4 += 1,
+                    IpAddr::V6(_) => self.stats.ipv6 += 1,
+                }
+                if let Some(frag) = ip.fragment {
+                    self.stats.fragments += 1;
+                    let L4::Fragment(bytes) = &ip.transport else {
+                        return;
+                    };
+                    if let Some(whole) = self.defrag.add(ts, ip.src, ip.dst, ip.proto, frag, bytes)
+                    {
+                        self.stats.reassembled_datagrams += 1;
+                        match decode_transport(ip.proto, &whole) {
+                            Ok(t) => self.transport(ts, &d, ip.src, ip.dst, ip.proto, &t, len),
+                            Err(_) => self.stats.decode_errors += 1,
+                        }
+                    }
+                    self.stats.fragments_dropped = self.defrag.stats.dropped;
+                    return;
+                }
+                let t = ip.transport.clone();
+                self.transport(ts, &d, ip.src, ip.dst, ip.proto, &t, len);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transport(
+        &mut self,
+        ts: i64,
+        d: &Decoded<'_>,
+        src: IpAddr,
+        dst: IpAddr,
+        proto: u8,
+        t: &L4<'_>,
+        len: u64,
+    ) {
+        let (sport, dport, payload, flags, seq, ack) = match t {
+            L4::Tcp(tcp) => {
+                self.stats.tcp += 1;
+                (
+                    tcp.src_port,
+                    tcp.dst_port,
+                    tcp.payload,
+                    tcp.flags,
+                    tcp.seq,
+                    tcp.ack,
+                )
+            }
+            L4::Udp(u) => {
+                self.stats.udp += 1;
+                (u.src_port, u.dst_port, u.payload, 0, 0, 0)
+            }
+            L4::Icmp(i) => {
+                self.stats.icmp += 1;
+                (u16::from(i.icmp_type), u16::from(i.code), &[][..], 0, 0, 0)
+            }
+            L4::Other(p) | L4::Fragment(p) => (0, 0, *p, 0, 0, 0),
+        };
+        if let Some(m) = d.src_mac {
+            self.assets.saw_mac(src, m, ts);
+        }
+        if let Some(m) = d.dst_mac {
+            self.assets.saw_mac(dst, m, ts);
+        }
+        self.assets.packet(ts, src, dst, len);
+        let s = Endpoint {
+            ip: src,
+            port: sport,
+        };
+        let r = Endpoint {
+            ip: dst,
+            port: dport,
+        };
+        let mut ended = std::mem::take(&mut self.ended);
+        let hit = self
+            .flows
+            .lookup(ts, s, r, proto, d.vlan_key(), AppState::default, &mut ended);
+        self.ended = ended;
+        if hit.created {
+            self.stats.flows += 1;
+        }
+        let slot = hit.slot;
+        let Some(flow) = self.flows.get_mut(slot) else {
+            return;
+        };
+        let mut side = hit.side;
+        if hit.created {
+            flow.client_mac = d.src_mac;
+            flow.server_mac = d.dst_mac;
+            // Orientation of a flow not started by a SYN: the well-known port is the server.
+            let syn_only = proto == ipproto::TCP
+                && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+            if !syn_only {
+                let tr = transport_of(proto).unwrap_or(Transport::Tcp);
+                let src_known = is_registered_port(sport, tr);
+                let dst_known = is_registered_port(dport, tr);
+                let synack = proto == ipproto::TCP
+                    && flags & (tcp_flags::SYN | tcp_flags::ACK)
+                        == (tcp_flags::SYN | tcp_flags::ACK);
+                if synack
+                    || (src_known && !dst_known)
+                    || (!dst_known && !src_known && sport < 1024 && dport >= 1024)
+                {
+                    flow.swap_sides();
+                    side = RESP;
+                }
+            }
+        }
+        flow.packets[side] += 1;
+        flow.bytes[side] += len;
+        flow.payload_bytes[side] += payload.len() as u64;
+        if ts > flow.last_ts {
+            flow.last_ts = ts;
+        }
+        let dir = if side == ORIG {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let mut outputs = std::mem::take(&mut self.outputs);
+        match proto {
+            ipproto::TCP => {
+                if flags & tcp_flags::SYN != 0 {
+                    flow.history_mark(
+                        if flags & tcp_flags::ACK != 0 {
+                            b'H'
+                        } else {
+                            b'S'
+                        },
+                        side,
+                    );
+                    flow.syn_seen = true;
+                } else if flags & tcp_flags::ACK != 0 {
+                    flow.history_mark(b'A', side);
+                }
+                if !payload.is_empty() {
+                    flow.history_mark(b'D', side);
+                }
+                if flags & tcp_flags::FIN != 0 {
+                    flow.history_mark(b'F', side);
+                }
+                if flags & tcp_flags::RST != 0 {
+                    flow.history_mark(b'R', side);
+                    flow.rst = true;
+                }
+                let Flow { tcp, app, .. } = &mut *flow;
+                let budget = &mut self.budget;
+                let [t0, t1] = tcp;
+                let (mine, other) = if side == ORIG { (t0, t1) } else { (t1, t0) };
+                if flags & tcp_flags::ACK != 0 {
+                    other.acked(ack, budget, &mut |c| {
+                        app_chunk(
+                            app,
+                            Transport::Tcp,
+                            dir.reverse(),
+                            c,
+                            ts,
+                            sport,
+                            dport,
+                            &mut outputs,
+                        )
+                    });
+                }
+                mine.segment(
+                    seq,
+                    flags & tcp_flags::SYN != 0,
+                    flags & tcp_flags::FIN != 0,
+                    payload,
+                    budget,
+                    &mut |c| app_chunk(app, Transport::Tcp, dir, c, ts, sport, dport, &mut outputs),
+                );
+            }
+            ipproto::UDP => {
+                if !payload.is_empty() {
+                    app_chunk(
+                        &mut flow.app,
+                        Transport::Udp,
+                        dir,
+                        Chunk::Data(payload),
+                        ts,
+                        sport,
+                        dport,
+                        &mut outputs,
+                    );
+                }
+            }
+            _ => {}
+        }
+        self.outputs = outputs;
+        self.flows.touched(slot, ts);
+        self.handle_outputs(slot);
+        if !self.ended.is_empty() {
+            self.finish_ended();
+        }
+    }
+
+    fn housekeeping(&mut self, ts: i64) {
+        self.next_housekeeping = ts.saturating_add(SEC);
+        let mut ended = std::mem::take(&mut self.ended);
+        self.flows.expire(ts, &mut ended);
+        self.ended = ended;
+        self.finish_ended();
+        self.defrag.expire(ts, false);
+        self.stats.fragments_dropped = self.defrag.stats.dropped;
+        self.stats.reassembly_overflows = self.budget.overflows;
+    }
+
+    fn finish_ended(&mut self) {
+        let ended = std::mem::take(&mut self.ended);
+        for e in ended {
+            self.finish_flow(e);
+        }
+    }
+
+    fn finish_flow(&mut self, e: Ended<AppState>) {
+        let Ended { mut flow, reason } = e;
+        let ts = flow.last_ts;
+        let mut outputs = std::mem::take(&mut self.outputs);
+        if reason == EndReason::Evicted {
+            self.stats.flows_evicted += 1;
+            for s in &mut flow.tcp {
+                s.discard(&mut self.budget);
+            }
+        } else {
+            let Flow { tcp, app, key, .. } = &mut flow;
+            let (sport, dport) = (key.lo.port, key.hi.port);
+            for (i, s) in tcp.iter_mut().enumerate() {
+                let dir = if i == ORIG {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                };
+                s.flush(&mut self.budget, &mut |c| {
+                    app_chunk(app, Transport::Tcp, dir, c, ts, sport, dport, &mut outputs)
+                });
+            }
+        }
+        if let Some(p) = flow.app.parser.as_mut() {
+            p.finish(ts, &mut outputs);
+        }
+        self.outputs = outputs;
+        self.emit_outputs(&mut flow);
+        let gaps = flow.tcp[0].stats.gaps + flow.tcp[1].stats.gaps;
+        self.stats.tcp_gaps += gaps;
+        if let Some(p) = flow.app.proto {
+            if flow.app.txns == 0 {
+                self.assets
+                    .service(ts, flow.client.ip, flow.server.ip, p.name);
+            }
+        }
+        if self.cfg.flow_events {
+            let st = |f: fn(&sluice_flow::StreamStats) -> u64| {
+                f(&flow.tcp[0].stats) + f(&flow.tcp[1].stats)
+            };
+            let rec = FlowRecord {
+                start: flow.interval_ts,
+                end: flow.last_ts,
+                packets: flow.packets,
+                bytes: flow.bytes,
+                payload_bytes: flow.payload_bytes,
+                history: flow.history.clone(),
+                end_reason: reason,
+                gaps,
+                gap_bytes: st(|s| s.gap_bytes),
+                overlap_bytes: st(|s| s.overlap_bytes),
+                retransmissions: st(|s| s.retransmissions),
+                out_of_order: st(|s| s.out_of_order),
+                transactions: flow.app.txns,
+            };
+            let seq = flow.app.events;
+            flow.app.events += 1;
+            self.events.push(Event {
+                ts: flow.interval_ts,
+                kind: Kind::Event,
+                flow_uid: Some(flow.uid),
+                seq,
+                src: Some(flow.client),
+                dst: Some(flow.server),
+                src_mac: flow.client_mac,
+                dst_mac: flow.server_mac,
+                transport: Some(transport_name(flow.key.proto)),
+                protocol: flow.app.proto.map(|p| p.name),
+                body: Body::Flow(rec),
+            });
+        }
+    }
+
+    fn handle_outputs(&mut self, slot: u32) {
+        if self.outputs.is_empty() {
+            return;
+        }
+        let mut outputs = std::mem::take(&mut self.outputs);
+        let info = self.flows.get_mut(slot).map(|f| FlowInfo::of(f));
+        if let Some(info) = info {
+            let mut added_events = 0u32;
+            let mut added_txns = 0u64;
+            for o in outputs.drain(..) {
+                let seq = info.events + added_events;
+                if self.output(&info, seq, o) {
+                    added_txns += 1;
+                }
+                added_events += 1;
+            }
+            if let Some(f) = self.flows.get_mut(slot) {
+                f.app.events += added_events;
+                f.app.txns += added_txns;
+            }
+        }
+        outputs.clear();
+        self.outputs = outputs;
+    }
+
+    fn emit_outputs(&mut self, flow: &mut Flow<AppState>) {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        let info = FlowInfo::of(flow);
+        let mut added_events = 0u32;
+        for o in outputs.drain(..) {
+            let seq = info.events + added_events;
+            if self.output(&info, seq, o) {
+                flow.app.txns += 1;
+            }
+            added_events += 1;
+        }
+        flow.app.events += added_events;
+        self.outputs = outputs;
+    }
+
+    /// Turns one parser output into an event or an inventory update. Returns true for
+    /// a transaction.
+    fn output(&mut self, f: &FlowInfo, seq: u32, o: Output) -> bool {
+        match o {
+            Output::Txn(t) => {
+                let proto = t.record.protocol();
+                *self.stats.transactions.entry(proto).or_insert(0) += 1;
+                let outstation = matches!(&t.record, Record::Dnp3(_));
+                self.assets.transaction(
+                    t.ts,
+                    f.client.ip,
+                    f.server.ip,
+                    proto,
+                    op_class(&t.record),
+                    outstation,
+                );
+                let (src, dst, smac, dmac) = if t.dir == Direction::ToServer {
+                    (f.client, f.server, f.client_mac, f.server_mac)
+                } else {
+                    (f.server, f.client, f.server_mac, f.client_mac)
+                };
+                self.events.push(Event {
+                    ts: t.ts,
+                    kind: Kind::Event,
+                    flow_uid: Some(f.uid),
+                    seq,
+                    src: Some(src),
+                    dst: Some(dst),
+                    src_mac: smac,
+                    dst_mac: dmac,
+                    transport: Some(transport_name(f.proto)),
+                    protocol: Some(proto),
+                    body: Body::Txn {
+                        ts_end: t.ts_end,
+                        record: t.record,
+                    },
+                });
+                true
+            }
+            Output::Anomaly(a) => {
+                self.stats.anomalies += 1;
+                let (src, dst) = if a.dir == Direction::ToServer {
+                    (f.client, f.server)
+                } else {
+                    (f.server, f.client)
+                };
+                self.events.push(Event {
+                    ts: a.ts,
+                    kind: Kind::Event,
+                    flow_uid: Some(f.uid),
+                    seq,
+                    src: Some(src),
+                    dst: Some(dst),
+                    src_mac: None,
+                    dst_mac: None,
+                    transport: Some(transport_name(f.proto)),
+                    protocol: Some(a.protocol),
+                    body: Body::Anomaly(AnomalyRecord {
+                        protocol: a.protocol,
+                        kind: a.kind,
+                        message: a.message,
+                    }),
+                });
+                false
+            }
+            Output::Identity(id) => {
+                let ip = match id.side {
+                    Some(Side::Client) => f.client.ip,
+                    _ => f.server.ip,
+                };
+                self.assets.identity(ip, f.last_ts, id);
+                false
+            }
+        }
+    }
+
+    /// Ends the capture: flushes every flow and emits the remaining events.
+    pub fn finish(&mut self) {
+        let all = self.flows.drain_all();
+        for e in all {
+            self.finish_flow(e);
+        }
+        self.stats.fragments_dropped = self.defrag.stats.dropped;
+        self.stats.reassembly_overflows = self.budget.overflows;
+    }
+
+    /// Records an anomaly not tied to a flow (e.g. a corrupt capture).
+    pub fn anomaly(
+        &mut self,
+        ts: i64,
+        protocol: &'static str,
+        kind: &'static str,
+        message: String,
+    ) {
+        self.stats.anomalies += 1;
+        let seq = self.loose_seq;
+        self.loose_seq += 1;
+        self.events.push(Event {
+            ts,
+            kind: Kind::Event,
+            flow_uid: None,
+            seq,
+            src: None,
+            dst: None,
+            src_mac: None,
+            dst_mac: None,
+            transport: None,
+            protocol: None,
+            body: Body::Anomaly(AnomalyRecord {
+                protocol,
+                kind,
+                message,
+            }),
+        });
+    }
+}
+
+/// What outputs need of their flow.
+struct FlowInfo {
+    uid: u64,
+    client: Endpoint,
+    server: Endpoint,
+    client_mac: Option<[u8; 6]>,
+    server_mac: Option<[u8; 6]>,
+    proto: u8,
+    events: u32,
+    last_ts: i64,
+}
+
+impl FlowInfo {
+    fn of(f: &Flow<AppState>) -> FlowInfo {
+        FlowInfo {
+            uid: f.uid,
+            client: f.client,
+            server: f.server,
+            client_mac: f.client_mac,
+            server_mac: f.server_mac,
+            proto: f.key.proto,
+            events: f.app.events,
+            last_ts: f.last_ts,
+        }
+    }
+}
+
+/// Hands a reassembled chunk (or one datagram) to the flow's parser, detecting the
+/// protocol first when it is not known yet.
+#[allow(clippy::too_many_arguments)]
+fn app_chunk(
+    app: &mut AppState,
+    tr: Transport,
+    dir: Direction,
+    c: Chunk<'_>,
+    ts: i64,
+    sport: u16,
+    dport: u16,
+    out: &mut Vec<Output>,
+) {
+    let idx = usize::from(dir == Direction::ToClient);
+    match c {
+        Chunk::Gap(n) => {
+            if let Some(p) = app.parser.as_mut() {
+                p.gap(dir, n, ts, out);
+            } else if let Detect::Pending(_) = app.detect {
+                app.probe_buf[idx].clear();
+            }
+        }
+        Chunk::Data(d) => match app.detect {
+            Detect::Found => {
+                if let Some(p) = app.parser.as_mut() {
+                    p.parse(dir, d, ts, out);
+                }
+            }
+            Detect::Unknown => {}
+            Detect::Pending(tries) => {
+                let buffered = !app.probe_buf[idx].is_empty();
+                let mut take = 0;
+                if buffered {
+                    let room = PROBE_BYTES.saturating_sub(app.probe_buf[idx].len());
+                    take = room.min(d.len());
+                    app.probe_buf[idx].extend_from_slice(&d[..take]);
+                }
+                let data: &[u8] = if buffered { &app.probe_buf[idx] } else { d };
+                // The server's port, whichever way this chunk goes.
+                let server_port = if dir == Direction::ToServer {
+                    dport
+                } else {
+                    sport
+                };
+                let client_port = if dir == Direction::ToServer {
+                    sport
+                } else {
+                    dport
+                };
+                let mut need_more = false;
+                let mut chosen = None;
+                for pass in 0..2 {
+                    for desc in REGISTRY.iter().copied() {
+                        if !desc.transports.contains(&tr) {
+                            continue;
+                        }
+                        let on_port =
+                            desc.ports.contains(&server_port) || desc.ports.contains(&client_port);
+                        if (pass == 0) != on_port {
+                            continue;
+                        }
+                        match (desc.probe)(dir, data) {
+                            Probe::Match => {
+                                chosen = Some(desc);
+                                break;
+                            }
+                            Probe::NeedMore => need_more = true,
+                            Probe::NoMatch => {}
+                        }
+                    }
+                    if chosen.is_some() {
+                        break;
+                    }
+                }
+                if let Some(desc) = chosen {
+                    let mut parser = (desc.new_parser)(tr);
+                    // Bytes of the other direction seen earlier come first.
+                    let other = std::mem::take(&mut app.probe_buf[1 - idx]);
+                    if !other.is_empty() {
+                        parser.parse(dir.reverse(), &other, ts, out);
+                    }
+                    if buffered {
+                        let mine = std::mem::take(&mut app.probe_buf[idx]);
+                        parser.parse(dir, &mine, ts, out);
+                        if let Some(rest) = d.get(take..).filter(|r| !r.is_empty()) {
+                            // Only part of `d` fit in the probe buffer.
+                            parser.parse(dir, rest, ts, out);
+                        }
+                    } else {
+                        parser.parse(dir, d, ts, out);
+                    }
+                    app.proto = Some(desc);
+                    app.parser = Some(parser);
+                    app.detect = Detect::Found;
+                } else if need_more
+                    && tries < PROBE_TRIES
+                    && (if buffered {
+                        take == d.len()
+                    } else {
+                        d.len() < PROBE_BYTES
+                    })
+                {
+                    if !buffered {
+                        app.probe_buf[idx].extend_from_slice(d);
+                    }
+                    app.detect = Detect::Pending(tries + 1);
+                } else {
+                    app.detect = Detect::Unknown;
+                    app.probe_buf = [Vec::new(), Vec::new()];
+                }
+            }
+        },
+    }
+}

@@ -61,6 +61,17 @@ impl Record {
             Record::Dnp3(_) => "dnp3",
         }
     }
+    /// `event.dataset` of events carrying this record.
+    pub fn dataset(&self) -> &'static str {
+        match self {
+            Record::Modbus(_) => "sluice.modbus",
+            Record::Dnp3(_) => "sluice.dnp3",
+        }
+    }
+    /// The protocol's own fields (serialized under the protocol's name).
+    pub fn fields(&self) -> RecordFields<'_> {
+        RecordFields(self)
+    }
     /// Number of the primary operation (uniform across protocols).
     pub fn function_code(&self) -> u32 {
         match self {
@@ -73,6 +84,18 @@ impl Record {
         match self {
             Record::Modbus(t) => t.function,
             Record::Dnp3(t) => t.function,
+        }
+    }
+}
+
+/// Serializes the inner record of a [`Record`] without the enum tag.
+pub struct RecordFields<'a>(&'a Record);
+
+impl Serialize for RecordFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Record::Modbus(t) => t.serialize(s),
+            Record::Dnp3(t) => t.serialize(s),
         }
     }
 }

@@ -1,1 +1,74 @@
-fn main() {}
+//! `sluice`: the command line.
+#![forbid(unsafe_code)]
+
+mod analyze;
+mod query;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Sluice: OT/IT convergence security. Sees every ICS transaction, knows every asset.
+#[derive(Parser)]
+#[command(name = "sluice", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format of the query commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse capture files (pcap, pcapng, optionally gzip-compressed) into the store.
+    Analyze(analyze::AnalyzeArgs),
+    /// List the assets in the store.
+    Assets(query::QueryArgs),
+    /// List the flows in the store.
+    Flows(query::QueryArgs),
+    /// List protocol transactions and anomalies in the store.
+    Events(query::EventArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors exit 2.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Analyze(a) => analyze::run(a),
+        Command::Assets(q) => query::assets(q),
+        Command::Flows(q) => query::flows(q),
+        Command::Events(q) => query::events(q),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sluice: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The default store path.
+pub fn default_db() -> PathBuf {
+    PathBuf::from("sluice.db")
+}

@@ -1,1 +1,406 @@
-//! placeholder
+//! The embedded store: one SQLite file in WAL mode. Every write happens in a
+//! transaction, so an interrupted run leaves a consistent file; event and flow ids are
+//! deterministic, so analysing the same capture again adds no duplicate rows.
+#![forbid(unsafe_code)]
+
+mod schema;
+
+pub use schema::SCHEMA_VERSION;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sluice_engine::assets::Asset;
+use sluice_engine::event::{uid_string, Body, Event};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Store errors, naming the database file.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: schema migration failed: {source}")]
+    Migration {
+        path: PathBuf,
+        #[source]
+        source: schema::MigrationError,
+    },
+    #[error("{path}: stored JSON is corrupt: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// One row of the flows table, as queried.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowRow {
+    pub id: String,
+    pub ts: i64,
+    pub end_ts: i64,
+    pub src_ip: String,
+    pub src_port: u16,
+    pub dst_ip: String,
+    pub dst_port: u16,
+    pub transport: String,
+    pub protocol: Option<String>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub end_reason: String,
+}
+
+/// One row of the events table (transactions and anomalies), as queried.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventRow {
+    pub id: String,
+    pub ts: i64,
+    pub dataset: String,
+    pub protocol: Option<String>,
+    pub src_ip: Option<String>,
+    pub dst_ip: Option<String>,
+    pub function_code: Option<i64>,
+    pub function: Option<String>,
+    pub json: String,
+}
+
+/// Filters for event queries.
+#[derive(Clone, Debug, Default)]
+pub struct EventQuery {
+    pub dataset: Option<String>,
+    pub protocol: Option<String>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let p = path.to_path_buf();
+        let sq = |source| StoreError::Sqlite {
+            path: p.clone(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(sq)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sq)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sq)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sq)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(sq)?;
+        schema::migrate(&mut conn).map_err(|source| StoreError::Migration {
+            path: p.clone(),
+            source,
+        })?;
+        Ok(Store { conn, path: p })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The underlying connection (for crates that add their own tables).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Records the start of an analysis run.
+    pub fn begin_run(&mut self, started: i64, inputs: &[String], source_key: &str) -> Result<i64> {
+        let inputs = serde_json::to_string(inputs).unwrap_or_default();
+        self.conn
+            .execute(
+                "INSERT INTO runs (started, inputs, source_key, status) VALUES (?1, ?2, ?3, 'running')",
+                params![started, inputs, source_key],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records the end of a run with its statistics.
+    pub fn finish_run(
+        &mut self,
+        run: i64,
+        finished: i64,
+        status: &str,
+        stats_json: &str,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET finished = ?1, status = ?2, stats = ?3 WHERE id = ?4",
+                params![finished, status, stats_json, run],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Inserts a batch of events in one transaction. `json[i]` is the JSON line of
+    /// `events[i]`. Rows already present (same id) are left as they are.
+    pub fn insert_events(&mut self, events: &[Event], json: &[String]) -> Result<()> {
+        let path = self.path.clone();
+        let sq = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sq)?;
+        {
+            let mut flow_st = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO flows (id, ts, end_ts, src_ip, src_port, dst_ip, dst_port, \
+                     transport, protocol, packets, bytes, end_reason, json) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(sq)?;
+            let mut ev_st = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO events (id, ts, dataset, kind, protocol, flow_id, src_ip, \
+                     src_port, dst_ip, dst_port, function_code, function, json) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(sq)?;
+            for (e, j) in events.iter().zip(json) {
+                let src_ip = e.src.map(|s| s.ip.to_string());
+                let dst_ip = e.dst.map(|s| s.ip.to_string());
+                let src_port = e.src.map(|s| s.port);
+                let dst_port = e.dst.map(|s| s.port);
+                match &e.body {
+                    Body::Flow(f) => {
+                        flow_st
+                            .execute(params![
+                                e.id(),
+                                f.start,
+                                f.end,
+                                src_ip,
+                                src_port,
+                                dst_ip,
+                                dst_port,
+                                e.transport,
+                                e.protocol,
+                                (f.packets[0] + f.packets[1]) as i64,
+                                (f.bytes[0] + f.bytes[1]) as i64,
+                                serde_json::to_value(f.end_reason)
+                                    .ok()
+                                    .and_then(|v| v.as_str().map(str::to_owned)),
+                                j
+                            ])
+                            .map_err(sq)?;
+                    }
+                    Body::Txn { record, .. } => {
+                        ev_st
+                            .execute(params![
+                                e.id(),
+                                e.ts,
+                                e.dataset(),
+                                "event",
+                                e.protocol,
+                                e.flow_uid.map(uid_string),
+                                src_ip,
+                                src_port,
+                                dst_ip,
+                                dst_port,
+                                i64::from(record.function_code()),
+                                record.function(),
+                                j
+                            ])
+                            .map_err(sq)?;
+                    }
+                    Body::Anomaly(a) => {
+                        ev_st
+                            .execute(params![
+                                e.id(),
+                                e.ts,
+                                e.dataset(),
+                                "event",
+                                a.protocol,
+                                e.flow_uid.map(uid_string),
+                                src_ip,
+                                src_port,
+                                dst_ip,
+                                dst_port,
+                                Option::<i64>::None,
+                                a.kind,
+                                j
+                            ])
+                            .map_err(sq)?;
+                    }
+                }
+            }
+        }
+        tx.commit().map_err(sq)
+    }
+
+    /// Replaces the asset observations of one source (a set of capture files) and
+    /// rebuilds the merged inventory, in one transaction.
+    pub fn put_assets(&mut self, source_key: &str, assets: &[Asset]) -> Result<()> {
+        let path = self.path.clone();
+        let sq = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sq)?;
+        tx.execute(
+            "DELETE FROM asset_observations WHERE source_key = ?1",
+            params![source_key],
+        )
+        .map_err(sq)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO asset_observations (source_key, asset_id, first_seen, last_seen, json) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(sq)?;
+            for a in assets {
+                let j = serde_json::to_string(a).unwrap_or_default();
+                st.execute(params![source_key, a.id, a.first_seen, a.last_seen, j])
+                    .map_err(sq)?;
+            }
+        }
+        schema::rebuild_assets(&tx).map_err(sq)?;
+        tx.commit().map_err(sq)
+    }
+
+    /// Merged assets, ordered by address.
+    pub fn assets(&self) -> Result<Vec<serde_json::Value>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT json FROM assets ORDER BY sort_key")
+            .map_err(self.err())?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for r in rows {
+            let j = r.map_err(self.err())?;
+            out.push(serde_json::from_str(&j).map_err(|source| StoreError::Json {
+                path: self.path.clone(),
+                source,
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Flows, oldest first.
+    pub fn flows(&self, limit: Option<u64>, offset: u64) -> Result<Vec<FlowRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, ts, end_ts, src_ip, src_port, dst_ip, dst_port, transport, protocol, \
+                 packets, bytes, end_reason FROM flows ORDER BY ts, id LIMIT ?1 OFFSET ?2",
+            )
+            .map_err(self.err())?;
+        let lim = limit.map_or(-1, |l| l as i64);
+        let rows = st
+            .query_map(params![lim, offset as i64], |r| {
+                Ok(FlowRow {
+                    id: r.get(0)?,
+                    ts: r.get(1)?,
+                    end_ts: r.get(2)?,
+                    src_ip: r.get(3)?,
+                    src_port: r.get(4)?,
+                    dst_ip: r.get(5)?,
+                    dst_port: r.get(6)?,
+                    transport: r.get(7)?,
+                    protocol: r.get(8)?,
+                    packets: r.get::<_, i64>(9)? as u64,
+                    bytes: r.get::<_, i64>(10)? as u64,
+                    end_reason: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
+    }
+
+    /// Events (transactions and anomalies), oldest first.
+    pub fn events(&self, q: &EventQuery) -> Result<Vec<EventRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, ts, dataset, protocol, src_ip, dst_ip, function_code, function, json \
+                 FROM events WHERE (?1 IS NULL OR dataset = ?1) AND (?2 IS NULL OR protocol = ?2) \
+                 ORDER BY ts, id LIMIT ?3 OFFSET ?4",
+            )
+            .map_err(self.err())?;
+        let lim = q.limit.map_or(-1, |l| l as i64);
+        let rows = st
+            .query_map(params![q.dataset, q.protocol, lim, q.offset as i64], |r| {
+                Ok(EventRow {
+                    id: r.get(0)?,
+                    ts: r.get(1)?,
+                    dataset: r.get(2)?,
+                    protocol: r.get(3)?,
+                    src_ip: r.get(4)?,
+                    dst_ip: r.get(5)?,
+                    function_code: r.get(6)?,
+                    function: r.get(7)?,
+                    json: r.get(8)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(self.err())
+    }
+
+    /// Row counts per table (for summaries and tests).
+    pub fn counts(&self) -> Result<Counts> {
+        let c = |sql: &str| -> Result<u64> {
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|v| v as u64)
+                .map_err(self.err())
+        };
+        Ok(Counts {
+            flows: c("SELECT COUNT(*) FROM flows")?,
+            transactions: c("SELECT COUNT(*) FROM events WHERE dataset != 'sluice.anomaly'")?,
+            anomalies: c("SELECT COUNT(*) FROM events WHERE dataset = 'sluice.anomaly'")?,
+            assets: c("SELECT COUNT(*) FROM assets")?,
+            runs: c("SELECT COUNT(*) FROM runs")?,
+        })
+    }
+
+    /// The last run's status, if any.
+    pub fn last_run_status(&self) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT status FROM runs ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+}
+
+/// Row counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub flows: u64,
+    pub transactions: u64,
+    pub anomalies: u64,
+    pub assets: u64,
+    pub runs: u64,
+}

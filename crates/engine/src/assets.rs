@@ -1,0 +1,377 @@
+//! The asset inventory: one asset per IP device, with MAC history, vendor, protocols,
+//! identity from the protocols that reveal it, and a role inferred from behaviour.
+use crate::event::mac_string;
+use crate::oui::OuiDb;
+use hashbrown::HashMap;
+use serde::Serialize;
+use sluice_proto::Identity;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// Role of a device on the plant network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Serves an ICS protocol as a controller (Modbus server, S7, CIP target...).
+    Plc,
+    /// DNP3 / IEC 104 outstation.
+    Rtu,
+    /// Reads and writes controllers: HMI / SCADA master.
+    Hmi,
+    /// Performs engineering operations (diagnostics, restarts, downloads, file ops).
+    EngineeringWorkstation,
+    /// Only reads controllers.
+    Historian,
+    /// Speaks only IT protocols.
+    ItHost,
+    Unknown,
+}
+
+/// What kind of ICS operation a transaction performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpClass {
+    Read,
+    Write,
+    /// Diagnostics, restarts, program/file transfer, application control.
+    Engineering,
+    Other,
+}
+
+/// A MAC address seen for an asset, with when.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MacSeen {
+    pub mac: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+/// One device.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Asset {
+    /// Stable id: `ip:<address>`.
+    pub id: String,
+    pub ip: IpAddr,
+    /// Current MAC address (the last seen).
+    pub mac: Option<String>,
+    /// Every MAC seen for this address, oldest first (address changes).
+    pub mac_history: Vec<MacSeen>,
+    pub vendor: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub protocols_server: BTreeSet<&'static str>,
+    pub protocols_client: BTreeSet<&'static str>,
+    pub role: Role,
+    /// Identity facts by source (e.g. `modbus.fc43`).
+    pub identity: BTreeMap<&'static str, Identity>,
+    pub peers: BTreeSet<IpAddr>,
+    #[serde(skip)]
+    ops: OpCounts,
+    /// True when the address was only seen in ARP.
+    #[serde(skip)]
+    pub arp_only: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct OpCounts {
+    ics_server: u64,
+    outstation: u64,
+    reads: u64,
+    writes: u64,
+    engineering: u64,
+    it_client: u64,
+}
+
+/// Protocols whose server is a field device.
+fn is_ics(proto: &str) -> bool {
+    matches!(
+        proto,
+        "modbus"
+            | "dnp3"
+            | "s7comm"
+            | "s7commplus"
+            | "enip"
+            | "iec104"
+            | "bacnet"
+            | "opcua"
+            | "mms"
+    )
+}
+
+/// Maximum peers remembered per asset (bounded memory).
+const MAX_PEERS: usize = 256;
+
+impl Asset {
+    fn new(ip: IpAddr, ts: i64) -> Asset {
+        Asset {
+            id: format!("ip:{ip}"),
+            ip,
+            mac: None,
+            mac_history: Vec::new(),
+            vendor: None,
+            first_seen: ts,
+            last_seen: ts,
+            packets_sent: 0,
+            bytes_sent: 0,
+            protocols_server: BTreeSet::new(),
+            protocols_client: BTreeSet::new(),
+            role: Role::Unknown,
+            identity: BTreeMap::new(),
+            peers: BTreeSet::new(),
+            ops: OpCounts::default(),
+            arp_only: true,
+        }
+    }
+
+    /// Infers the role from what the asset did.
+    pub fn infer_role(&mut self) {
+        let o = self.ops;
+        self.role = if o.outstation > 0 && o.outstation >= o.ics_server / 2 {
+            Role::Rtu
+        } else if o.ics_server > 0 {
+            Role::Plc
+        } else if o.engineering > 0 {
+            Role::EngineeringWorkstation
+        } else if o.writes > 0 {
+            Role::Hmi
+        } else if o.reads > 0 {
+            Role::Historian
+        } else if o.it_client > 0 || !self.protocols_server.is_empty() {
+            Role::ItHost
+        } else {
+            Role::Unknown
+        };
+    }
+
+    /// The best vendor name known: from protocol identity first, else the MAC's OUI.
+    pub fn best_vendor(&self) -> Option<&str> {
+        self.identity
+            .values()
+            .find_map(|i| i.vendor.as_deref())
+            .or(self.vendor.as_deref())
+    }
+}
+
+/// The inventory.
+#[derive(Default)]
+pub struct Inventory {
+    assets: HashMap<IpAddr, Asset>,
+    /// Cap on assets tracked (bounded memory); beyond it new addresses are counted only.
+    pub max_assets: usize,
+    pub dropped: u64,
+}
+
+impl Inventory {
+    pub fn new(max_assets: usize) -> Self {
+        Inventory {
+            assets: HashMap::new(),
+            max_assets,
+            dropped: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.assets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.assets.is_empty()
+    }
+
+    fn get(&mut self, ip: IpAddr, ts: i64) -> Option<&mut Asset> {
+        if ip.is_unspecified() || ip.is_multicast() || is_broadcast(&ip) {
+            return None;
+        }
+        if !self.assets.contains_key(&ip) && self.assets.len() >= self.max_assets {
+            self.dropped += 1;
+            return None;
+        }
+        let a = self.assets.entry(ip).or_insert_with(|| Asset::new(ip, ts));
+        if ts < a.first_seen {
+            a.first_seen = ts;
+        }
+        if ts > a.last_seen {
+            a.last_seen = ts;
+        }
+        Some(a)
+    }
+
+    /// Records a MAC for an address (from an IP packet's frame or ARP).
+    pub fn saw_mac(&mut self, ip: IpAddr, mac: [u8; 6], ts: i64) {
+        if mac == [0; 6] || mac == [0xff; 6] || mac[0] & 1 == 1 {
+            return;
+        }
+        let Some(a) = self.get(ip, ts) else { return };
+        let text = mac_string(&mac);
+        match a.mac_history.iter_mut().find(|m| m.mac == text) {
+            Some(m) => {
+                m.last_seen = m.last_seen.max(ts);
+                m.first_seen = m.first_seen.min(ts);
+            }
+            None => {
+                if a.mac_history.len() < 16 {
+                    a.mac_history.push(MacSeen {
+                        mac: text.clone(),
+                        first_seen: ts,
+                        last_seen: ts,
+                    });
+                }
+            }
+        }
+        if a.mac.as_deref() != Some(text.as_str()) {
+            a.vendor = OuiDb::global().vendor(&mac).map(str::to_owned);
+            a.mac = Some(text);
+        }
+    }
+
+    /// Records a packet sent by `src` to `dst`.
+    pub fn packet(&mut self, ts: i64, src: IpAddr, dst: IpAddr, len: u64) {
+        if let Some(a) = self.get(src, ts) {
+            a.arp_only = false;
+            a.packets_sent += 1;
+            a.bytes_sent += len;
+            if a.peers.len() < MAX_PEERS {
+                a.peers.insert(dst);
+            }
+        }
+        if let Some(b) = self.get(dst, ts) {
+            b.arp_only = false;
+            if b.peers.len() < MAX_PEERS {
+                b.peers.insert(src);
+            }
+        }
+    }
+
+    /// Records an application transaction between client and server.
+    pub fn transaction(
+        &mut self,
+        ts: i64,
+        client: IpAddr,
+        server: IpAddr,
+        proto: &'static str,
+        op: OpClass,
+        outstation: bool,
+    ) {
+        let ics = is_ics(proto);
+        if let Some(a) = self.get(client, ts) {
+            a.protocols_client.insert(proto);
+            match (ics, op) {
+                (true, OpClass::Read) => a.ops.reads += 1,
+                (true, OpClass::Write) => a.ops.writes += 1,
+                (true, OpClass::Engineering) => a.ops.engineering += 1,
+                (false, _) => a.ops.it_client += 1,
+                _ => {}
+            }
+        }
+        if let Some(b) = self.get(server, ts) {
+            b.protocols_server.insert(proto);
+            if ics {
+                b.ops.ics_server += 1;
+                if outstation {
+                    b.ops.outstation += 1;
+                }
+            }
+        }
+    }
+
+    /// Records that a flow used `proto` (even without parsed transactions).
+    pub fn service(&mut self, ts: i64, client: IpAddr, server: IpAddr, proto: &'static str) {
+        if let Some(a) = self.get(client, ts) {
+            a.protocols_client.insert(proto);
+            if !is_ics(proto) {
+                a.ops.it_client += 1;
+            }
+        }
+        if let Some(b) = self.get(server, ts) {
+            b.protocols_server.insert(proto);
+        }
+    }
+
+    /// Adds identity facts revealed by a protocol.
+    pub fn identity(&mut self, ip: IpAddr, ts: i64, id: Identity) {
+        if let Some(a) = self.get(ip, ts) {
+            let e = a.identity.entry(id.source).or_default();
+            let merge = |dst: &mut Option<String>, src: Option<String>| {
+                if src.is_some() {
+                    *dst = src;
+                }
+            };
+            e.source = id.source;
+            e.side = id.side;
+            merge(&mut e.vendor, id.vendor);
+            merge(&mut e.product, id.product);
+            merge(&mut e.model, id.model);
+            merge(&mut e.firmware, id.firmware);
+            merge(&mut e.serial, id.serial);
+            merge(&mut e.name, id.name);
+        }
+    }
+
+    /// All assets with roles inferred, sorted by address.
+    pub fn snapshot(&mut self) -> Vec<Asset> {
+        let mut v: Vec<Asset> = self
+            .assets
+            .values_mut()
+            .map(|a| {
+                a.infer_role();
+                a.clone()
+            })
+            .collect();
+        v.sort_by(|a, b| a.ip.cmp(&b.ip));
+        v
+    }
+}
+
+fn is_broadcast(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_broadcast() || v4.octets()[3] == 255,
+        IpAddr::V6(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ip(d: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 10, 1, d))
+    }
+
+    #[test]
+    fn roles_from_behaviour() {
+        let mut inv = Inventory::new(100);
+        inv.transaction(1, ip(20), ip(10), "modbus", OpClass::Read, false);
+        inv.transaction(2, ip(20), ip(10), "modbus", OpClass::Write, false);
+        inv.transaction(3, ip(30), ip(10), "modbus", OpClass::Read, false);
+        inv.transaction(4, ip(40), ip(10), "modbus", OpClass::Engineering, false);
+        inv.transaction(5, ip(50), ip(11), "dnp3", OpClass::Read, true);
+        inv.service(6, ip(60), ip(70), "http");
+        let s = inv.snapshot();
+        let role = |d: u8| s.iter().find(|a| a.ip == ip(d)).map(|a| a.role);
+        assert_eq!(role(10), Some(Role::Plc));
+        assert_eq!(role(11), Some(Role::Rtu));
+        assert_eq!(role(20), Some(Role::Hmi));
+        assert_eq!(role(30), Some(Role::Historian));
+        assert_eq!(role(40), Some(Role::EngineeringWorkstation));
+        assert_eq!(role(60), Some(Role::ItHost));
+    }
+
+    #[test]
+    fn mac_history_and_caps() {
+        let mut inv = Inventory::new(2);
+        inv.saw_mac(ip(1), [0, 0x1b, 0x1b, 0, 0, 1], 10);
+        inv.saw_mac(ip(1), [0, 0x80, 0xf4, 0, 0, 2], 20);
+        inv.saw_mac(ip(1), [0, 0x1b, 0x1b, 0, 0, 1], 30);
+        inv.saw_mac(ip(2), [0, 0x1b, 0x1b, 0, 0, 3], 10);
+        inv.saw_mac(ip(3), [0, 0x1b, 0x1b, 0, 0, 4], 10);
+        assert_eq!(inv.len(), 2);
+        assert_eq!(inv.dropped, 1);
+        let s = inv.snapshot();
+        let a = &s[0];
+        assert_eq!(a.mac_history.len(), 2);
+        assert_eq!(a.mac.as_deref(), Some("00-1B-1B-00-00-01"));
+        assert_eq!(a.mac_history[0].last_seen, 30);
+    }
+}

@@ -1,0 +1,251 @@
+//! Events: the ECS-aligned records Sluice emits (one JSON object per line).
+use crate::time::rfc3339;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use sluice_flow::{EndReason, Endpoint};
+use sluice_proto::Record;
+
+/// `event.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Event,
+    Alert,
+}
+
+/// Summary of a flow when it ends (or at the active timeout).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlowRecord {
+    pub start: i64,
+    pub end: i64,
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub payload_bytes: [u64; 2],
+    pub history: String,
+    pub end_reason: EndReason,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub overlap_bytes: u64,
+    pub retransmissions: u64,
+    pub out_of_order: u64,
+    pub transactions: u64,
+}
+
+/// A protocol anomaly or a decoding problem.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnomalyRecord {
+    pub protocol: &'static str,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// What the event is about.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Flow(FlowRecord),
+    Txn { ts_end: Option<i64>, record: Record },
+    Anomaly(AnomalyRecord),
+}
+
+/// One event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub ts: i64,
+    pub kind: Kind,
+    pub flow_uid: Option<u64>,
+    /// Sequence number of this event within its flow (for idempotent storage).
+    pub seq: u32,
+    pub src: Option<Endpoint>,
+    pub dst: Option<Endpoint>,
+    pub src_mac: Option<[u8; 6]>,
+    pub dst_mac: Option<[u8; 6]>,
+    pub transport: Option<&'static str>,
+    pub protocol: Option<&'static str>,
+    pub body: Body,
+}
+
+/// Formats a MAC address the ECS way (`00-1B-1B-01-02-03`).
+pub fn mac_string(m: &[u8; 6]) -> String {
+    format!(
+        "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+/// The flow id as text.
+pub fn uid_string(uid: u64) -> String {
+    format!("F{uid:016x}")
+}
+
+impl Event {
+    /// `event.dataset`.
+    pub fn dataset(&self) -> &'static str {
+        match &self.body {
+            Body::Flow(_) => "sluice.flow",
+            Body::Anomaly(_) => "sluice.anomaly",
+            Body::Txn { record, .. } => record.dataset(),
+        }
+    }
+
+    /// A stable id of this event (flow id + sequence).
+    pub fn id(&self) -> String {
+        match self.flow_uid {
+            Some(u) => format!("{}-{}", uid_string(u), self.seq),
+            None => format!("T{:x}-{}", self.ts, self.seq),
+        }
+    }
+
+    /// One JSON line (no trailing newline).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!("{{\"error\":\"event serialization failed: {e}\"}}"))
+    }
+}
+
+struct EndpointJson<'a> {
+    ep: &'a Endpoint,
+    mac: Option<&'a [u8; 6]>,
+    packets: Option<u64>,
+    bytes: Option<u64>,
+}
+
+impl Serialize for EndpointJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("ip", &self.ep.ip)?;
+        m.serialize_entry("port", &self.ep.port)?;
+        if let Some(mac) = self.mac {
+            m.serialize_entry("mac", &mac_string(mac))?;
+        }
+        if let Some(p) = self.packets {
+            m.serialize_entry("packets", &p)?;
+        }
+        if let Some(b) = self.bytes {
+            m.serialize_entry("bytes", &b)?;
+        }
+        m.end()
+    }
+}
+
+struct EventMeta<'a>(&'a Event);
+
+impl Serialize for EventMeta<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("kind", &e.kind)?;
+        m.serialize_entry("dataset", e.dataset())?;
+        m.serialize_entry("id", &e.id())?;
+        match &e.body {
+            Body::Flow(f) => {
+                m.serialize_entry("start", &rfc3339(f.start))?;
+                m.serialize_entry("end", &rfc3339(f.end))?;
+                m.serialize_entry("duration", &(f.end - f.start).max(0))?;
+            }
+            Body::Txn {
+                ts_end: Some(end), ..
+            } => {
+                m.serialize_entry("end", &rfc3339(*end))?;
+                m.serialize_entry("duration", &(end - e.ts).max(0))?;
+            }
+            _ => {}
+        }
+        m.end()
+    }
+}
+
+struct NetworkJson<'a>(&'a Event);
+
+impl Serialize for NetworkJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_map(None)?;
+        if let Some(t) = e.transport {
+            m.serialize_entry("transport", t)?;
+        }
+        if let Some(p) = e.protocol {
+            m.serialize_entry("protocol", p)?;
+        }
+        if let Body::Flow(f) = &e.body {
+            m.serialize_entry("packets", &(f.packets[0] + f.packets[1]))?;
+            m.serialize_entry("bytes", &(f.bytes[0] + f.bytes[1]))?;
+        }
+        m.end()
+    }
+}
+
+struct FlowJson<'a>(&'a Event);
+
+impl Serialize for FlowJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_map(None)?;
+        if let Some(u) = e.flow_uid {
+            m.serialize_entry("id", &uid_string(u))?;
+        }
+        if let Body::Flow(f) = &e.body {
+            m.serialize_entry("history", &f.history)?;
+            m.serialize_entry("end_reason", &f.end_reason)?;
+            m.serialize_entry("payload_bytes", &f.payload_bytes)?;
+            m.serialize_entry("transactions", &f.transactions)?;
+            if f.gaps > 0 {
+                m.serialize_entry("gaps", &f.gaps)?;
+                m.serialize_entry("gap_bytes", &f.gap_bytes)?;
+            }
+            if f.overlap_bytes > 0 {
+                m.serialize_entry("overlap_bytes", &f.overlap_bytes)?;
+            }
+            if f.retransmissions > 0 {
+                m.serialize_entry("retransmissions", &f.retransmissions)?;
+            }
+            if f.out_of_order > 0 {
+                m.serialize_entry("out_of_order", &f.out_of_order)?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("@timestamp", &rfc3339(self.ts))?;
+        m.serialize_entry("event", &EventMeta(self))?;
+        let flow = match &self.body {
+            Body::Flow(f) => Some(f),
+            _ => None,
+        };
+        if let Some(src) = &self.src {
+            m.serialize_entry(
+                "source",
+                &EndpointJson {
+                    ep: src,
+                    mac: self.src_mac.as_ref(),
+                    packets: flow.map(|f| f.packets[0]),
+                    bytes: flow.map(|f| f.bytes[0]),
+                },
+            )?;
+        }
+        if let Some(dst) = &self.dst {
+            m.serialize_entry(
+                "destination",
+                &EndpointJson {
+                    ep: dst,
+                    mac: self.dst_mac.as_ref(),
+                    packets: flow.map(|f| f.packets[1]),
+                    bytes: flow.map(|f| f.bytes[1]),
+                },
+            )?;
+        }
+        m.serialize_entry("network", &NetworkJson(self))?;
+        m.serialize_entry("flow", &FlowJson(self))?;
+        match &self.body {
+            Body::Txn { record, .. } => {
+                m.serialize_entry(record.protocol(), &record.fields())?;
+            }
+            Body::Anomaly(a) => m.serialize_entry("anomaly", a)?,
+            Body::Flow(_) => {}
+        }
+        m.end()
+    }
+}

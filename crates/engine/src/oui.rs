@@ -1,0 +1,163 @@
+//! MAC vendor lookup from the IEEE registry (Debian's `ieee-data` package, or a file
+//! named by `SLUICE_OUI_DIR`). Loaded once, lazily; absent data means no vendor names.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Vendors by MAC prefix: 24-bit (MA-L), 28-bit (MA-M), 36-bit (MA-S).
+#[derive(Debug, Default)]
+pub struct OuiDb {
+    l: HashMap<u32, String>,
+    m: HashMap<u32, String>,
+    s: HashMap<u64, String>,
+}
+
+fn default_dir() -> PathBuf {
+    std::env::var_os("SLUICE_OUI_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/ieee-data"))
+}
+
+/// Splits one CSV line into fields (RFC 4180 quoting).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn clean_name(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl OuiDb {
+    /// Loads `oui.csv`, `mam.csv` and `oui36.csv` from `dir` (missing files are skipped).
+    pub fn load(dir: &Path) -> OuiDb {
+        let mut db = OuiDb::default();
+        for file in ["oui.csv", "mam.csv", "oui36.csv"] {
+            let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+                continue;
+            };
+            for line in text.lines().skip(1) {
+                let f = csv_fields(line);
+                let (Some(reg), Some(hex), Some(name)) = (f.first(), f.get(1), f.get(2)) else {
+                    continue;
+                };
+                let name = clean_name(name);
+                match (reg.as_str(), hex.len()) {
+                    ("MA-L", 6) => {
+                        if let Ok(v) = u32::from_str_radix(hex, 16) {
+                            db.l.insert(v, name);
+                        }
+                    }
+                    ("MA-M", 7) => {
+                        if let Ok(v) = u32::from_str_radix(hex, 16) {
+                            db.m.insert(v, name);
+                        }
+                    }
+                    ("MA-S", 9) => {
+                        if let Ok(v) = u64::from_str_radix(hex, 16) {
+                            db.s.insert(v, name);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        db
+    }
+
+    /// The process-wide database.
+    pub fn global() -> &'static OuiDb {
+        static DB: OnceLock<OuiDb> = OnceLock::new();
+        DB.get_or_init(|| OuiDb::load(&default_dir()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.l.len() + self.m.len() + self.s.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The registered organisation of a MAC address (most specific block first).
+    pub fn vendor(&self, mac: &[u8; 6]) -> Option<&str> {
+        if mac[0] & 0x02 != 0 {
+            return None; // locally administered
+        }
+        let v = mac.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
+        if let Some(n) = self.s.get(&(v >> 12)) {
+            return Some(n);
+        }
+        if let Some(n) = self.m.get(&((v >> 20) as u32)) {
+            return Some(n);
+        }
+        self.l.get(&((v >> 24) as u32)).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(
+            csv_fields(r#"MA-L,0080F4,"ACME, Inc.","a ""b"" c""#),
+            vec!["MA-L", "0080F4", "ACME, Inc.", r#"a "b" c"#]
+        );
+    }
+
+    #[test]
+    fn loads_from_a_directory() {
+        let dir = std::env::temp_dir().join(format!("sluice-oui-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("oui.csv"),
+            "Registry,Assignment,Organization Name,Organization Address\nMA-L,001B1B,Siemens AG,Nuremberg\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("mam.csv"),
+            "Registry,Assignment,Organization Name,Organization Address\nMA-M,001B1B5,Special   Block,x\n",
+        )
+        .unwrap();
+        let db = OuiDb::load(&dir);
+        assert_eq!(
+            db.vendor(&[0x00, 0x1b, 0x1b, 0x01, 0, 0]),
+            Some("Siemens AG")
+        );
+        assert_eq!(
+            db.vendor(&[0x00, 0x1b, 0x1b, 0x51, 0, 0]),
+            Some("Special Block")
+        );
+        assert_eq!(db.vendor(&[0x02, 0x1b, 0x1b, 0x01, 0, 0]), None);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn debian_registry_when_installed() {
+        let db = OuiDb::global();
+        if db.is_empty() {
+            eprintln!("SKIP: /usr/share/ieee-data not installed (Debian package ieee-data)");
+            return;
+        }
+        // Siemens AG holds 00:1B:1B in the IEEE registry.
+        let v = db.vendor(&[0x00, 0x1b, 0x1b, 0, 0, 1]).unwrap_or("");
+        assert!(v.to_lowercase().contains("siemens"), "got {v}");
+    }
+}

@@ -1,0 +1,247 @@
+//! Schema migrations (in code) and the merged asset view.
+use rusqlite::{params, Connection, Transaction};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Schema versions, in order; `PRAGMA user_version` records how many were applied.
+const MIGRATIONS: &[&str] = &[
+        "CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started INTEGER NOT NULL,
+            finished INTEGER,
+            inputs TEXT NOT NULL,
+            source_key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            stats TEXT
+        );
+        CREATE TABLE flows (
+            id TEXT PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER,
+            transport TEXT, protocol TEXT,
+            packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
+            end_reason TEXT,
+            json TEXT NOT NULL
+        );
+        CREATE INDEX flows_ts ON flows (ts);
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            dataset TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            protocol TEXT,
+            flow_id TEXT,
+            src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER,
+            function_code INTEGER, function TEXT,
+            json TEXT NOT NULL
+        );
+        CREATE INDEX events_ts ON events (ts);
+        CREATE INDEX events_dataset ON events (dataset, ts);
+        CREATE INDEX events_flow ON events (flow_id);
+        CREATE VIEW transactions AS SELECT * FROM events WHERE dataset != 'sluice.anomaly' AND kind = 'event';
+        CREATE VIEW anomalies AS SELECT * FROM events WHERE dataset = 'sluice.anomaly';
+        CREATE TABLE asset_observations (
+            source_key TEXT NOT NULL,
+            asset_id TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            json TEXT NOT NULL,
+            PRIMARY KEY (source_key, asset_id)
+        );
+        CREATE TABLE assets (
+            id TEXT PRIMARY KEY,
+            sort_key BLOB NOT NULL,
+            ip TEXT NOT NULL,
+            mac TEXT,
+            vendor TEXT,
+            role TEXT,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            json TEXT NOT NULL
+        );
+        CREATE INDEX assets_sort ON assets (sort_key);",
+];
+
+/// Number of schema versions this build knows.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Brings the schema up to date, each step in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > MIGRATIONS.len() {
+        return Err(MigrationError::TooNew {
+            found: current,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("the store was written by a newer Sluice (schema version {found}, this build knows {known})")]
+    TooNew { found: usize, known: usize },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Specificity of a role when observations disagree (higher wins).
+fn role_rank(r: &str) -> u8 {
+    match r {
+        "plc" => 7,
+        "rtu" => 6,
+        "engineering_workstation" => 5,
+        "hmi" => 4,
+        "historian" => 3,
+        "it_host" => 2,
+        _ => 1,
+    }
+}
+
+fn union_strings(a: &mut Value, b: &Value) {
+    if let (Value::Array(x), Value::Array(y)) = (a, b) {
+        for v in y {
+            if !x.contains(v) {
+                x.push(v.clone());
+            }
+        }
+        x.sort_by(|p, q| p.to_string().cmp(&q.to_string()));
+    }
+}
+
+fn merge(into: &mut Map<String, Value>, o: &Map<String, Value>) {
+    let num = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
+    for (k, f) in [
+        ("first_seen", i64::min as fn(i64, i64) -> i64),
+        ("last_seen", i64::max),
+    ] {
+        let v = f(num(into.get(k)), num(o.get(k)));
+        into.insert(k.into(), Value::from(v));
+    }
+    for k in ["packets_sent", "bytes_sent"] {
+        let v = num(into.get(k)) + num(o.get(k));
+        into.insert(k.into(), Value::from(v));
+    }
+    for k in ["protocols_server", "protocols_client", "peers"] {
+        if let (Some(a), Some(b)) = (into.get_mut(k), o.get(k)) {
+            union_strings(a, b);
+        }
+    }
+    let ra = into
+        .get("role")
+        .and_then(Value::as_str)
+        .map(role_rank)
+        .unwrap_or(0);
+    let rb = o
+        .get("role")
+        .and_then(Value::as_str)
+        .map(role_rank)
+        .unwrap_or(0);
+    if rb > ra {
+        if let Some(r) = o.get("role") {
+            into.insert("role".into(), r.clone());
+        }
+    }
+    // Identity facts and MAC history: union, the later observation wins per source.
+    if let (Some(Value::Object(a)), Some(Value::Object(b))) =
+        (into.get_mut("identity"), o.get("identity"))
+    {
+        for (k, v) in b {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    if let (Some(Value::Array(a)), Some(Value::Array(b))) =
+        (into.get_mut("mac_history"), o.get("mac_history"))
+    {
+        for m in b {
+            let mac = m.get("mac");
+            match a.iter_mut().find(|x| x.get("mac") == mac) {
+                Some(x) => {
+                    let f = num(x.get("first_seen")).min(num(m.get("first_seen")));
+                    let l = num(x.get("last_seen")).max(num(m.get("last_seen")));
+                    x["first_seen"] = Value::from(f);
+                    x["last_seen"] = Value::from(l);
+                }
+                None => a.push(m.clone()),
+            }
+        }
+        a.sort_by_key(|x| num(x.get("first_seen")));
+    }
+    if num(o.get("last_seen")) >= num(into.get("last_seen")) {
+        for k in ["mac", "vendor"] {
+            if let Some(v) = o.get(k).filter(|v| !v.is_null()) {
+                into.insert(k.into(), v.clone());
+            }
+        }
+    }
+}
+
+fn sort_key(ip: &str) -> Vec<u8> {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => {
+            let mut v = vec![4];
+            v.extend_from_slice(&a.octets());
+            v
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            let mut v = vec![6];
+            v.extend_from_slice(&a.octets());
+            v
+        }
+        Err(_) => ip.as_bytes().to_vec(),
+    }
+}
+
+/// Rebuilds the `assets` table from all observations.
+pub fn rebuild_assets(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let mut merged: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    {
+        let mut st =
+            tx.prepare("SELECT asset_id, json FROM asset_observations ORDER BY last_seen")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (id, j) = row?;
+            let Ok(Value::Object(o)) = serde_json::from_str::<Value>(&j) else {
+                continue;
+            };
+            match merged.get_mut(&id) {
+                Some(m) => merge(m, &o),
+                None => {
+                    merged.insert(id, o);
+                }
+            }
+        }
+    }
+    tx.execute("DELETE FROM assets", [])?;
+    let mut st = tx.prepare(
+        "INSERT INTO assets (id, sort_key, ip, mac, vendor, role, first_seen, last_seen, json) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for (id, a) in merged {
+        let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
+        let n = |k: &str| a.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let ip = s("ip").unwrap_or_default();
+        let j = Value::Object(a.clone()).to_string();
+        st.execute(params![
+            id,
+            sort_key(&ip),
+            ip,
+            s("mac"),
+            s("vendor"),
+            s("role"),
+            n("first_seen"),
+            n("last_seen"),
+            j
+        ])?;
+    }
+    Ok(())
+}
