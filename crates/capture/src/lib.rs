@@ -1,10 +1,34 @@
 //! Capture sources: pcap and pcapng files (optionally gzip-compressed), read without
-//! copying packet bytes, several files merged in time order; and a pcap writer.
+//! copying packet bytes, several files merged in time order; and pcap / pcapng writers.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), sluice_capture::CaptureError> {
+//! let mut reader = sluice_capture::CaptureReader::open("capture.pcap.gz".as_ref())?;
+//! while let Some(packet) = reader.next_packet()? {
+//!     println!("{} {:?} {} bytes", packet.ts, packet.linktype, packet.data.len());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
+mod error;
+mod input;
+mod merge;
+mod pcap;
+mod pcapng;
+mod reader;
 mod writer;
 
-pub use writer::PcapWriter;
+pub use error::{CaptureError, ErrorKind};
+pub use merge::MergedReader;
+pub use pcapng::{Interface, MAX_BLOCK_LEN};
+pub use reader::{CaptureReader, Format};
+pub use writer::{ByteOrder, InterfaceOptions, PcapNgWriter, PcapWriter, TsResolution};
+
+/// Largest captured packet the readers accept (and the writers write): 256 KiB, as in
+/// libpcap and Wireshark. A longer record is reported as an absurd length, not allocated.
+pub const MAX_PACKET_LEN: u32 = 262_144;
 
 /// A libpcap link-layer header type (LINKTYPE_* value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -49,7 +49,7 @@ pub enum Transport {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Record {
-    Modbus(modbus::Transaction),
+    Modbus(Box<modbus::Transaction>),
     Dnp3(dnp3::Transaction),
 }
 

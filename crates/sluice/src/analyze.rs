@@ -1,16 +1,14 @@
 //! `sluice analyze`: captures in; flows, transactions, anomalies and assets out.
+use crate::pipeline::{Pipeline, Sinks};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sluice_capture::{CaptureError, CaptureReader, MergedReader};
-use sluice_engine::event::Event;
 use sluice_engine::{Engine, EngineConfig, Stats};
 use sluice_store::Store;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::thread;
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -39,52 +37,6 @@ pub struct AnalyzeArgs {
     /// No summary on standard error.
     #[arg(long, short)]
     pub quiet: bool,
-}
-
-/// Events handed to the writer thread per batch.
-const BATCH: usize = 8192;
-
-struct Sinks {
-    store: Option<Store>,
-    events: Option<Box<dyn Write + Send>>,
-}
-
-/// Writes batches: JSON lines and the store, each batch in one transaction.
-fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>) {
-    let mut result = Ok(());
-    let mut json = Vec::with_capacity(BATCH);
-    let mut line = Vec::with_capacity(64 * 1024);
-    for batch in rx {
-        if result.is_err() {
-            continue; // drain so the producer never blocks
-        }
-        json.clear();
-        json.extend(batch.iter().map(Event::to_json));
-        if let Some(out) = sinks.events.as_mut() {
-            line.clear();
-            for j in &json {
-                line.extend_from_slice(j.as_bytes());
-                line.push(b'\n');
-            }
-            if let Err(e) = out.write_all(&line) {
-                result = Err(anyhow::Error::new(e).context("writing events"));
-                continue;
-            }
-        }
-        if let Some(store) = sinks.store.as_mut() {
-            if let Err(e) = store.insert_events(&batch, &json) {
-                result = Err(e.into());
-            }
-        }
-    }
-    if let Some(out) = sinks.events.as_mut() {
-        if let Err(e) = out.flush() {
-            if result.is_ok() {
-                result = Err(anyhow::Error::new(e).context("writing events"));
-            }
-        }
-    }
-    (sinks, result)
 }
 
 /// A content fingerprint of the inputs: re-analysing the same captures replaces their
@@ -120,14 +72,14 @@ fn source_key(paths: &[PathBuf]) -> String {
     parts.join("+")
 }
 
-fn now_ns() -> i64 {
+pub fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
 }
 
-fn open_events(path: &Path) -> Result<Box<dyn Write + Send>> {
+pub fn open_events(path: &Path) -> Result<Box<dyn Write + Send>> {
     if path == Path::new("-") {
         Ok(Box::new(BufWriter::with_capacity(
             1 << 20,
@@ -163,7 +115,11 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     let inputs: Vec<String> = args.pcaps.iter().map(|p| p.display().to_string()).collect();
     let key = source_key(&args.pcaps);
-    let mut sinks = Sinks { store, events };
+    let mut sinks = Sinks {
+        store,
+        events,
+        flush_each_batch: false,
+    };
     let run_id = match sinks.store.as_mut() {
         Some(s) => Some(s.begin_run(now_ns(), &inputs, &key)?),
         None => None,
@@ -172,13 +128,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let mut cfg = EngineConfig::default();
     cfg.flows.max_flows = args.max_flows.max(1);
     cfg.reassembly_bytes = args.max_reassembly_mib.max(1) << 20;
-    let mut engine = Engine::new(cfg);
-
-    let (tx, rx) = sync_channel::<Vec<Event>>(8);
-    let writer = thread::Builder::new()
-        .name("sluice-writer".into())
-        .spawn(move || writer_loop(rx, sinks))
-        .context("cannot start the writer thread")?;
+    let mut pipe = Pipeline::new(Engine::new(cfg), sinks)?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -193,22 +143,12 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let mut input_error: Option<CaptureError> = None;
-    let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let mut n: u64 = 0;
     loop {
         match reader.next_packet() {
             Ok(Some((_, p))) => {
-                engine.packet(p.ts, p.linktype.0, p.data, p.orig_len);
+                pipe.packet(p.ts, p.linktype.0, p.data, p.orig_len);
                 n += 1;
-                if engine.pending_events() >= 256 {
-                    batch.extend(engine.take_events());
-                    if batch.len() >= BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        if tx.send(full).is_err() {
-                            break;
-                        }
-                    }
-                }
                 if n % 65_536 == 0 {
                     bar.set_position(reader.bytes_read());
                 }
@@ -216,42 +156,37 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             Ok(None) => break,
             Err(e) => {
                 // Keep what was decoded so far; record the fault; stop reading.
-                engine.anomaly(
-                    engine.stats.last_ts.unwrap_or(0),
-                    "capture",
-                    "corrupt_capture",
-                    e.to_string(),
-                );
+                let ts = pipe.engine.stats.last_ts.unwrap_or(0);
+                pipe.engine
+                    .anomaly(ts, "capture", "corrupt_capture", e.to_string());
                 input_error = Some(e);
                 break;
             }
         }
     }
-    engine.finish();
-    batch.extend(engine.take_events());
-    let _ = tx.send(batch);
-    drop(tx);
     bar.finish_and_clear();
-    let (mut sinks, write_result) = writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the writer thread failed"))?;
+    let (mut engine, mut sinks) = pipe.finish()?;
     let elapsed = started.elapsed();
     let assets = engine.assets.snapshot();
     if let Some(store) = sinks.store.as_mut() {
         store.put_assets(&key, &assets)?;
-        let status = match (&input_error, &write_result) {
-            (_, Err(_)) => "write_error",
-            (Some(_), _) => "input_error",
-            _ => "complete",
+        let status = if input_error.is_some() {
+            "input_error"
+        } else {
+            "complete"
         };
         if let Some(id) = run_id {
             let stats = serde_json::to_string(&engine.stats).unwrap_or_default();
             store.finish_run(id, now_ns(), status, &stats)?;
         }
     }
-    write_result?;
     if !args.quiet {
-        print_summary(&args, &engine.stats, assets.len(), elapsed.as_secs_f64());
+        print_summary(
+            &engine.stats,
+            assets.len(),
+            elapsed.as_secs_f64(),
+            (!args.no_db).then_some(args.db.as_path()),
+        );
     }
     if let Some(e) = input_error {
         eprintln!("sluice: error: {e}");
@@ -260,7 +195,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -272,7 +207,7 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn print_summary(args: &AnalyzeArgs, st: &Stats, assets: usize, secs: f64) {
+pub fn print_summary(st: &Stats, assets: usize, secs: f64, db: Option<&Path>) {
     let secs = secs.max(1e-6);
     let per_proto: Vec<String> = st
         .transactions
@@ -310,7 +245,7 @@ fn print_summary(args: &AnalyzeArgs, st: &Stats, assets: usize, secs: f64) {
         st.reassembly_overflows,
         st.fragments_dropped
     );
-    if !args.no_db {
-        eprintln!("  store {}", args.db.display());
+    if let Some(db) = db {
+        eprintln!("  store {}", db.display());
     }
 }

@@ -2,7 +2,9 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod pipeline;
 mod query;
+mod sense;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,8 @@ pub enum Format {
 enum Command {
     /// Analyse capture files (pcap, pcapng, optionally gzip-compressed) into the store.
     Analyze(analyze::AnalyzeArgs),
+    /// Analyse live traffic on an interface until stopped (Ctrl-C / SIGTERM).
+    Sense(sense::SenseArgs),
     /// List the assets in the store.
     Assets(query::QueryArgs),
     /// List the flows in the store.
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
+        Command::Sense(a) => sense::run(a),
         Command::Assets(q) => query::assets(q),
         Command::Flows(q) => query::flows(q),
         Command::Events(q) => query::events(q),

@@ -1,0 +1,165 @@
+//! `sluice sense`: the pipeline on a live interface (libpcap), until SIGINT/SIGTERM.
+use crate::analyze::{now_ns, open_events, print_summary};
+use crate::pipeline::{Pipeline, Sinks};
+use anyhow::{Context, Result};
+use sluice_engine::{Engine, EngineConfig};
+use sluice_store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct SenseArgs {
+    /// Interface to capture on (e.g. `eth0`, `lo`).
+    #[arg(long)]
+    pub iface: String,
+    /// BPF capture filter (tcpdump syntax).
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// The store (SQLite) to write.
+    #[arg(long, default_value = "sluice.db")]
+    pub db: PathBuf,
+    /// Do not write a store (events only).
+    #[arg(long)]
+    pub no_db: bool,
+    /// Write events as JSON lines to this file (`-` for standard output).
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Site policy (zones, conduits, envelopes).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Stop after this many packets (0: until stopped).
+    #[arg(long, default_value_t = 0)]
+    pub count: u64,
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Kernel capture buffer in MiB.
+    #[arg(long, default_value_t = 32)]
+    pub buffer_mib: i32,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: SenseArgs) -> Result<ExitCode> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("cannot install the signal handler")?;
+    }
+    let mut cap = pcap::Capture::from_device(args.iface.as_str())
+        .with_context(|| format!("{}: no such capture interface", args.iface))?
+        .promisc(!args.no_promisc)
+        .snaplen(65_535)
+        .timeout(100)
+        .immediate_mode(true)
+        .buffer_size(args.buffer_mib.max(1) << 20)
+        .open()
+        .with_context(|| {
+            format!(
+                "{}: cannot open for capture (needs root or CAP_NET_RAW)",
+                args.iface
+            )
+        })?
+        // Non-blocking: the loop must notice a stop request even on a silent link.
+        .setnonblock()
+        .with_context(|| format!("{}: cannot switch to non-blocking capture", args.iface))?;
+    if let Some(f) = &args.filter {
+        cap.filter(f, true)
+            .with_context(|| format!("bad capture filter {f:?}"))?;
+    }
+    let linktype = cap.get_datalink().0 as u32;
+    let store = if args.no_db {
+        None
+    } else {
+        Some(Store::open(&args.db)?)
+    };
+    let events = match &args.events {
+        Some(p) => Some(open_events(p)?),
+        None => None,
+    };
+    let key = format!("live:{}:{}", args.iface, now_ns());
+    let mut sinks = Sinks {
+        store,
+        events,
+        flush_each_batch: true,
+    };
+    let run_id = match sinks.store.as_mut() {
+        Some(s) => Some(s.begin_run(now_ns(), &[format!("iface:{}", args.iface)], &key)?),
+        None => None,
+    };
+    let mut pipe = Pipeline::new(Engine::new(EngineConfig::default()), sinks)?;
+    if !args.quiet {
+        eprintln!(
+            "sluice: sensing on {} (link type {linktype}); Ctrl-C to stop",
+            args.iface
+        );
+    }
+    let started = Instant::now();
+    let mut n = 0u64;
+    let mut error = None;
+    while !stop.load(Ordering::Relaxed) {
+        match cap.next_packet() {
+            Ok(p) => {
+                let ts = p.header.ts.tv_sec * 1_000_000_000 + p.header.ts.tv_usec * 1_000;
+                pipe.packet(ts, linktype, p.data, p.header.len);
+                // Live: every event leaves at once.
+                if pipe.engine.pending_events() > 0 {
+                    pipe.flush();
+                }
+                n += 1;
+                if args.count > 0 && n >= args.count {
+                    break;
+                }
+            }
+            Err(pcap::Error::TimeoutExpired) => {
+                pipe.flush();
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+            Err(e) => {
+                error = Some(format!("{}: capture failed: {e}", args.iface));
+                break;
+            }
+        }
+    }
+    let kstats = cap.stats().ok();
+    let (mut engine, mut sinks) = pipe.finish()?;
+    let assets = engine.assets.snapshot();
+    let (received, dropped, if_dropped) =
+        kstats.map_or((0, 0, 0), |s| (s.received, s.dropped, s.if_dropped));
+    if let Some(store) = sinks.store.as_mut() {
+        store.put_assets(&key, &assets)?;
+        if let Some(id) = run_id {
+            let mut stats = serde_json::to_value(&engine.stats).unwrap_or_default();
+            if let Some(o) = stats.as_object_mut() {
+                o.insert("kernel_received".into(), received.into());
+                o.insert("kernel_dropped".into(), dropped.into());
+                o.insert("interface_dropped".into(), if_dropped.into());
+            }
+            let status = if error.is_some() {
+                "input_error"
+            } else {
+                "complete"
+            };
+            store.finish_run(id, now_ns(), status, &stats.to_string())?;
+        }
+    }
+    if !args.quiet {
+        print_summary(
+            &engine.stats,
+            assets.len(),
+            started.elapsed().as_secs_f64(),
+            (!args.no_db).then_some(args.db.as_path()),
+        );
+        eprintln!(
+            "  kernel: received {received}, dropped {dropped}, interface dropped {if_dropped}"
+        );
+    }
+    if let Some(e) = error {
+        eprintln!("sluice: error: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
