@@ -214,8 +214,14 @@ mod tests {
     #[test]
     fn reassembles_out_of_order_with_overlap_first_wins() {
         let mut d = Defragmenter::default();
-        let f = |offset, more| Fragment { id: 7, offset, more };
-        assert!(d.add(0, ip(1), ip(2), 17, f(16, false), &[2u8; 8]).is_none());
+        let f = |offset, more| Fragment {
+            id: 7,
+            offset,
+            more,
+        };
+        assert!(d
+            .add(0, ip(1), ip(2), 17, f(16, false), &[2u8; 8])
+            .is_none());
         assert!(d.add(1, ip(1), ip(2), 17, f(8, true), &[9u8; 16]).is_none());
         let out = d.add(2, ip(1), ip(2), 17, f(0, true), &[1u8; 8]).unwrap();
         assert_eq!(out.len(), 24);

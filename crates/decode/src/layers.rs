@@ -83,7 +83,10 @@ pub enum Net<'a> {
     Ip(Ip<'a>),
     Arp(Arp),
     /// Another ethertype (GOOSE, Profinet, LLDP...) with its payload.
-    Other { ethertype: u16, payload: &'a [u8] },
+    Other {
+        ethertype: u16,
+        payload: &'a [u8],
+    },
 }
 
 /// ARP (Ethernet/IPv4 only).

@@ -131,7 +131,12 @@ impl TcpStream {
     }
 
     /// Delivers in-order `data`, letting bytes already buffered win where they overlap.
-    fn deliver_merging(&mut self, data: &[u8], budget: &mut Budget, out: &mut dyn FnMut(Chunk<'_>)) {
+    fn deliver_merging(
+        &mut self,
+        data: &[u8],
+        budget: &mut Budget,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
         let mut data = data;
         loop {
             let first = self.ooo.first().map(|(s, _)| rel(*s, self.next));
@@ -388,7 +393,12 @@ mod tests {
     #[test]
     fn budget_overflow_skips_hole() {
         let (d, g, _) = run(
-            &[(0, true, b""), (1, false, b"a"), (10, false, b"bbbb"), (20, false, b"cccc")],
+            &[
+                (0, true, b""),
+                (1, false, b"a"),
+                (10, false, b"bbbb"),
+                (20, false, b"cccc"),
+            ],
             4,
         );
         assert_eq!(d, b"abbbbcccc");
