@@ -40,15 +40,32 @@ fn addresses_and_ports_agree_with_tshark() {
         .collect();
     tsvs.sort();
     let (mut files, mut frames, mut compared, mut bad) = (0, 0u64, 0u64, Vec::new());
-    println!("{:<55} {:>7} {:>9} {:>9}", "capture", "frames", "compared", "disagree");
+    println!(
+        "{:<55} {:>7} {:>9} {:>9}",
+        "capture", "frames", "compared", "disagree"
+    );
     for tsv in tsvs {
-        let stem = tsv.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
-        let Some(pcap) = pcaps.get(&stem) else { continue };
+        let stem = tsv
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_owned();
+        let Some(pcap) = pcaps.get(&stem) else {
+            continue;
+        };
         let text = std::fs::read_to_string(&tsv).unwrap();
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
         let col = |name: &str| header.iter().position(|h| *h == name);
-        let (Some(c_src), Some(c_dst), Some(c_ts), Some(c_td), Some(c_us), Some(c_ud), Some(c_proto)) = (
+        let (
+            Some(c_src),
+            Some(c_dst),
+            Some(c_ts),
+            Some(c_td),
+            Some(c_us),
+            Some(c_ud),
+            Some(c_proto),
+        ) = (
             col("ip.src"),
             col("ip.dst"),
             col("tcp.srcport"),
@@ -56,7 +73,8 @@ fn addresses_and_ports_agree_with_tshark() {
             col("udp.srcport"),
             col("udp.dstport"),
             col("frame.protocols"),
-        ) else {
+        )
+        else {
             continue;
         };
         let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
@@ -76,7 +94,10 @@ fn addresses_and_ports_agree_with_tshark() {
             let Ok(d) = decode(p.linktype.0, p.data) else {
                 if !get(c_src).is_empty() {
                     file_bad += 1;
-                    bad.push(format!("{stem} frame {i}: we failed to decode, tshark has ip {}", get(c_src)));
+                    bad.push(format!(
+                        "{stem} frame {i}: we failed to decode, tshark has ip {}",
+                        get(c_src)
+                    ));
                 }
                 continue;
             };
@@ -115,7 +136,17 @@ fn addresses_and_ports_agree_with_tshark() {
         compared += file_cmp;
         println!("{stem:<55} {i:>7} {file_cmp:>9} {file_bad:>9}");
     }
-    println!("{files} captures, {frames} frames, {compared} compared, {} disagreements", bad.len());
-    assert!(files > 50, "expected the shared tshark dumps, found {files}");
-    assert!(bad.is_empty(), "disagreements with tshark:\n{}", bad.join("\n"));
+    println!(
+        "{files} captures, {frames} frames, {compared} compared, {} disagreements",
+        bad.len()
+    );
+    assert!(
+        files > 50,
+        "expected the shared tshark dumps, found {files}"
+    );
+    assert!(
+        bad.is_empty(),
+        "disagreements with tshark:\n{}",
+        bad.join("\n")
+    );
 }

@@ -28,14 +28,7 @@ pub enum Role {
 }
 
 /// What kind of ICS operation a transaction performs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpClass {
-    Read,
-    Write,
-    /// Diagnostics, restarts, program/file transfer, application control.
-    Engineering,
-    Other,
-}
+pub use sluice_proto::Operation as OpClass;
 
 /// A MAC address seen for an asset, with when.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -66,6 +59,9 @@ pub struct Asset {
     /// Identity facts by source (e.g. `modbus.fc43`).
     pub identity: BTreeMap<&'static str, Identity>,
     pub peers: BTreeSet<IpAddr>,
+    /// The router MAC the address was seen behind (its own MAC is unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behind_router: Option<String>,
     #[serde(skip)]
     ops: OpCounts,
     /// True when the address was only seen in ARP.
@@ -99,6 +95,9 @@ fn is_ics(proto: &str) -> bool {
     )
 }
 
+/// A MAC seen for more addresses than this is taken for a router's.
+const ROUTER_MAC_HOSTS: usize = 3;
+
 /// Maximum peers remembered per asset (bounded memory).
 const MAX_PEERS: usize = 256;
 
@@ -119,6 +118,7 @@ impl Asset {
             role: Role::Unknown,
             identity: BTreeMap::new(),
             peers: BTreeSet::new(),
+            behind_router: None,
             ops: OpCounts::default(),
             arp_only: true,
         }
@@ -157,6 +157,8 @@ impl Asset {
 #[derive(Default)]
 pub struct Inventory {
     assets: HashMap<IpAddr, Asset>,
+    /// Devices seen only at layer 2 (GOOSE, Profinet), by MAC.
+    l2: HashMap<[u8; 6], Asset>,
     /// Cap on assets tracked (bounded memory); beyond it new addresses are counted only.
     pub max_assets: usize,
     pub dropped: u64,
@@ -166,13 +168,14 @@ impl Inventory {
     pub fn new(max_assets: usize) -> Self {
         Inventory {
             assets: HashMap::new(),
+            l2: HashMap::new(),
             max_assets,
             dropped: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.assets.len()
+        self.assets.len() + self.l2.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -288,6 +291,13 @@ impl Inventory {
         }
     }
 
+    /// A flow whose protocol was not identified: the client shows IT behaviour.
+    pub fn unknown_flow(&mut self, ts: i64, client: IpAddr) {
+        if let Some(a) = self.get(client, ts) {
+            a.ops.it_client += 1;
+        }
+    }
+
     /// Adds identity facts revealed by a protocol.
     pub fn identity(&mut self, ip: IpAddr, ts: i64, id: Identity) {
         if let Some(a) = self.get(ip, ts) {
@@ -308,6 +318,51 @@ impl Inventory {
         }
     }
 
+    /// A device that spoke a layer-2 protocol (it may have no IP traffic at all).
+    pub fn l2_device(&mut self, mac: [u8; 6], ts: i64, proto: &'static str) {
+        if mac[0] & 1 == 1 || (!self.l2.contains_key(&mac) && self.len() >= self.max_assets) {
+            return;
+        }
+        let text = mac_string(&mac);
+        let a = self.l2.entry(mac).or_insert_with(|| {
+            let mut a = Asset::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), ts);
+            a.id = format!("mac:{text}");
+            a.mac = Some(text.clone());
+            a.vendor = OuiDb::global().vendor(&mac).map(str::to_owned);
+            a.mac_history.push(MacSeen {
+                mac: text.clone(),
+                first_seen: ts,
+                last_seen: ts,
+            });
+            a
+        });
+        a.arp_only = false;
+        a.first_seen = a.first_seen.min(ts);
+        a.last_seen = a.last_seen.max(ts);
+        a.packets_sent += 1;
+        a.protocols_server.insert(proto);
+    }
+
+    /// Identity facts for a device known by MAC: the IP asset using that MAC when there
+    /// is one, else the layer-2 asset.
+    pub fn identity_by_mac(&mut self, mac: [u8; 6], ts: i64, id: Identity) {
+        let text = mac_string(&mac);
+        let ip = self
+            .assets
+            .values()
+            .find(|a| a.mac.as_deref() == Some(text.as_str()))
+            .map(|a| a.ip);
+        match ip {
+            Some(ip) => self.identity(ip, ts, id),
+            None => {
+                self.l2_device(mac, ts, id.source);
+                if let Some(a) = self.l2.get_mut(&mac) {
+                    a.identity.insert(id.source, id);
+                }
+            }
+        }
+    }
+
     /// All assets with roles inferred, sorted by address.
     pub fn snapshot(&mut self) -> Vec<Asset> {
         let mut v: Vec<Asset> = self
@@ -318,7 +373,33 @@ impl Inventory {
                 a.clone()
             })
             .collect();
-        v.sort_by(|a, b| a.ip.cmp(&b.ip));
+        // A MAC shared by many addresses is a router's: the hosts behind it are not
+        // that vendor's devices.
+        let mut per_mac: HashMap<String, usize> = HashMap::new();
+        for a in &v {
+            if let Some(m) = &a.mac {
+                *per_mac.entry(m.clone()).or_insert(0) += 1;
+            }
+        }
+        for a in &mut v {
+            if a.mac
+                .as_ref()
+                .is_some_and(|m| per_mac.get(m).copied().unwrap_or(0) > ROUTER_MAC_HOSTS)
+            {
+                a.behind_router = a.mac.take();
+                a.vendor = None;
+            }
+        }
+        // Layer-2-only devices whose MAC never showed up with an IP.
+        let known: std::collections::HashSet<String> =
+            v.iter().filter_map(|a| a.mac.clone()).collect();
+        for a in self.l2.values_mut() {
+            if a.mac.as_ref().is_some_and(|m| !known.contains(m)) {
+                a.role = Role::Unknown;
+                v.push(a.clone());
+            }
+        }
+        v.sort_by(|a, b| (a.ip, &a.id).cmp(&(b.ip, &b.id)));
         v
     }
 }

@@ -103,7 +103,7 @@ impl Event {
 }
 
 struct EndpointJson<'a> {
-    ep: &'a Endpoint,
+    ep: Option<&'a Endpoint>,
     mac: Option<&'a [u8; 6]>,
     packets: Option<u64>,
     bytes: Option<u64>,
@@ -112,8 +112,10 @@ struct EndpointJson<'a> {
 impl Serialize for EndpointJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("ip", &self.ep.ip)?;
-        m.serialize_entry("port", &self.ep.port)?;
+        if let Some(ep) = self.ep {
+            m.serialize_entry("ip", &ep.ip)?;
+            m.serialize_entry("port", &ep.port)?;
+        }
         if let Some(mac) = self.mac {
             m.serialize_entry("mac", &mac_string(mac))?;
         }
@@ -215,22 +217,22 @@ impl Serialize for Event {
             Body::Flow(f) => Some(f),
             _ => None,
         };
-        if let Some(src) = &self.src {
+        if self.src.is_some() || self.src_mac.is_some() {
             m.serialize_entry(
                 "source",
                 &EndpointJson {
-                    ep: src,
+                    ep: self.src.as_ref(),
                     mac: self.src_mac.as_ref(),
                     packets: flow.map(|f| f.packets[0]),
                     bytes: flow.map(|f| f.bytes[0]),
                 },
             )?;
         }
-        if let Some(dst) = &self.dst {
+        if self.dst.is_some() || self.dst_mac.is_some() {
             m.serialize_entry(
                 "destination",
                 &EndpointJson {
-                    ep: dst,
+                    ep: self.dst.as_ref(),
                     mac: self.dst_mac.as_ref(),
                     packets: flow.map(|f| f.packets[1]),
                     bytes: flow.map(|f| f.bytes[1]),

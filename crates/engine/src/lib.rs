@@ -22,7 +22,8 @@ use sluice_flow::{
     Budget, Chunk, EndReason, Ended, Endpoint, Flow, FlowConfig, FlowTable, ORIG, RESP,
 };
 use sluice_proto::{
-    registry::REGISTRY, Direction, Output, Parser, Probe, ProtocolDesc, Record, Side, Transport,
+    registry::{FRAME_REGISTRY, REGISTRY},
+    Direction, FrameParser, L2Frame, Output, Parser, Probe, ProtocolDesc, Record, Side, Transport,
 };
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -134,6 +135,8 @@ pub struct Engine {
     next_housekeeping: i64,
     /// Events with no flow (e.g. decode anomalies) get sequence numbers from here.
     loose_seq: u32,
+    /// Layer-2 protocol parsers, by index in `FRAME_REGISTRY`, created on first use.
+    frame_parsers: Vec<Option<Box<dyn FrameParser>>>,
 }
 
 const SEC: i64 = 1_000_000_000;
@@ -164,20 +167,7 @@ fn is_registered_port(port: u16, t: Transport) -> bool {
 
 /// Classifies an ICS transaction for role inference and detection.
 pub fn op_class(r: &Record) -> OpClass {
-    match r {
-        Record::Modbus(t) => match t.function_code & 0x7f {
-            1..=4 | 7 | 11 | 12 | 17 | 20 | 24 | 43 => OpClass::Read,
-            5 | 6 | 15 | 16 | 21 | 22 | 23 => OpClass::Write,
-            8 => OpClass::Engineering,
-            _ => OpClass::Other,
-        },
-        Record::Dnp3(t) => match t.function_code {
-            1 | 129 | 130 => OpClass::Read,
-            2..=6 | 22 => OpClass::Write,
-            7..=21 | 24..=31 => OpClass::Engineering,
-            _ => OpClass::Other,
-        },
-    }
+    r.operation()
 }
 
 impl Engine {
@@ -194,6 +184,7 @@ impl Engine {
             ended: Vec::new(),
             next_housekeeping: i64::MIN,
             loose_seq: 0,
+            frame_parsers: Vec::new(),
         }
     }
 
@@ -247,7 +238,12 @@ impl Engine {
                 self.assets
                     .saw_mac(IpAddr::V4(a.sender_ip), a.sender_mac, ts);
             }
-            Net::Other { .. } => self.stats.non_ip += 1,
+            Net::Other { ethertype, payload } => {
+                self.stats.non_ip += 1;
+                if let (Some(src), Some(dst)) = (d.src_mac, d.dst_mac) {
+                    self.l2_frame(ts, src, dst, d.vlan[0], *ethertype, payload);
+                }
+            }
             Net::Ip(ip) => {
                 match ip.src {
                     IpAddr::V4(_) => self.stats.ipv4 += 1,
@@ -349,10 +345,8 @@ impl Engine {
                 let synack = proto == ipproto::TCP
                     && flags & (tcp_flags::SYN | tcp_flags::ACK)
                         == (tcp_flags::SYN | tcp_flags::ACK);
-                if synack
-                    || (src_known && !dst_known)
-                    || (!dst_known && !src_known && sport < 1024 && dport >= 1024)
-                {
+                let ephemeral_client = !src_known && sport < 1024 && dport >= 1024;
+                if synack || (!dst_known && (src_known || ephemeral_client)) {
                     flow.swap_sides();
                     side = RESP;
                 }
@@ -422,19 +416,17 @@ impl Engine {
                     &mut |c| app_chunk(app, Transport::Tcp, dir, c, ts, sport, dport, &mut outputs),
                 );
             }
-            ipproto::UDP => {
-                if !payload.is_empty() {
-                    app_chunk(
-                        &mut flow.app,
-                        Transport::Udp,
-                        dir,
-                        Chunk::Data(payload),
-                        ts,
-                        sport,
-                        dport,
-                        &mut outputs,
-                    );
-                }
+            ipproto::UDP if !payload.is_empty() => {
+                app_chunk(
+                    &mut flow.app,
+                    Transport::Udp,
+                    dir,
+                    Chunk::Data(payload),
+                    ts,
+                    sport,
+                    dport,
+                    &mut outputs,
+                );
             }
             _ => {}
         }
@@ -643,12 +635,99 @@ impl Engine {
                 false
             }
             Output::Identity(id) => {
-                let ip = match id.side {
-                    Some(Side::Client) => f.client.ip,
+                let ip = match (id.address, id.side) {
+                    (Some(a), _) => a,
+                    (None, Some(Side::Client)) => f.client.ip,
                     _ => f.server.ip,
                 };
                 self.assets.identity(ip, f.last_ts, id);
                 false
+            }
+        }
+    }
+
+    /// A non-IP frame: handed to the layer-2 protocol registered for its ethertype.
+    fn l2_frame(
+        &mut self,
+        ts: i64,
+        src: [u8; 6],
+        dst: [u8; 6],
+        vlan: u16,
+        ethertype: u16,
+        payload: &[u8],
+    ) {
+        let Some(i) = FRAME_REGISTRY
+            .iter()
+            .position(|f| f.ethertypes.contains(&ethertype))
+        else {
+            return;
+        };
+        if self.frame_parsers.len() <= i {
+            self.frame_parsers
+                .resize_with(FRAME_REGISTRY.len(), || None);
+        }
+        let Some(slot) = self.frame_parsers.get_mut(i) else {
+            return;
+        };
+        let parser = slot.get_or_insert_with(|| (FRAME_REGISTRY[i].new_parser)());
+        let mut outputs = std::mem::take(&mut self.outputs);
+        parser.frame(
+            &L2Frame {
+                ts,
+                src_mac: src,
+                dst_mac: dst,
+                vlan,
+                ethertype,
+                payload,
+            },
+            &mut outputs,
+        );
+        self.assets.l2_device(src, ts, FRAME_REGISTRY[i].name);
+        self.l2_outputs(&mut outputs, Some(src), Some(dst));
+        self.outputs = outputs;
+    }
+
+    fn l2_outputs(
+        &mut self,
+        outputs: &mut Vec<Output>,
+        src: Option<[u8; 6]>,
+        dst: Option<[u8; 6]>,
+    ) {
+        for o in outputs.drain(..) {
+            match o {
+                Output::Txn(t) => {
+                    let proto = t.record.protocol();
+                    *self.stats.transactions.entry(proto).or_insert(0) += 1;
+                    let seq = self.loose_seq;
+                    self.loose_seq += 1;
+                    self.events.push(Event {
+                        ts: t.ts,
+                        kind: Kind::Event,
+                        flow_uid: None,
+                        seq,
+                        src: None,
+                        dst: None,
+                        src_mac: src,
+                        dst_mac: dst,
+                        transport: None,
+                        protocol: Some(proto),
+                        body: Body::Txn {
+                            ts_end: t.ts_end,
+                            record: t.record,
+                        },
+                    });
+                }
+                Output::Anomaly(a) => {
+                    self.anomaly(a.ts, a.protocol, a.kind, a.message);
+                }
+                Output::Identity(id) => {
+                    let ts = self.stats.last_ts.unwrap_or(0);
+                    match (id.address, id.mac.or(src)) {
+                        (Some(ip), _) => self.assets.identity(ip, ts, id),
+                        (None, Some(mac)) => self.assets.identity_by_mac(mac, ts, id),
+                        _ => {}
+                    }
+                }
             }
         }
     }
@@ -659,6 +738,15 @@ impl Engine {
         for e in all {
             self.finish_flow(e);
         }
+        let ts = self.stats.last_ts.unwrap_or(0);
+        let mut parsers = std::mem::take(&mut self.frame_parsers);
+        for p in parsers.iter_mut().flatten() {
+            let mut outputs = std::mem::take(&mut self.outputs);
+            p.finish(ts, &mut outputs);
+            self.l2_outputs(&mut outputs, None, None);
+            self.outputs = outputs;
+        }
+        self.frame_parsers = parsers;
         self.stats.fragments_dropped = self.defrag.stats.dropped;
         self.stats.reassembly_overflows = self.budget.overflows;
     }

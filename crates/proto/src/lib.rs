@@ -9,9 +9,33 @@
 //! malformed data is reported as an [`Anomaly`] and parsing continues.
 #![forbid(unsafe_code)]
 
+pub mod anydesk;
+pub mod bacnet;
 pub mod dnp3;
+pub mod dns;
+pub mod enip;
+pub mod ftp;
+pub mod goose;
+pub mod http;
+pub mod iec104;
+pub mod mms;
 pub mod modbus;
+pub mod mqtt;
+pub mod opcua;
+pub mod profinet;
+pub mod rdp;
 pub mod registry;
+pub mod s7comm;
+pub mod s7commplus;
+pub mod smb;
+pub mod ssh;
+pub mod sv;
+pub mod teamviewer;
+pub mod telnet;
+pub mod tls;
+pub mod vnc;
+
+pub use registry::{Record, RecordFields};
 
 use serde::Serialize;
 
@@ -44,59 +68,32 @@ pub enum Transport {
     Udp,
 }
 
-/// One application transaction (request paired with its response) or a message that
-/// has no request (unsolicited response, broadcast).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What every protocol's event record tells uniformly (see DESIGN.md: every ICS
+/// protocol's event carries `<proto>.function_code` and `<proto>.function`).
+/// What kind of operation a transaction performs on the device it talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Record {
-    Modbus(Box<modbus::Transaction>),
-    Dnp3(dnp3::Transaction),
+pub enum Operation {
+    Read,
+    Write,
+    /// Diagnostics, restarts, program/file transfer, application start/stop.
+    Engineering,
+    Other,
 }
 
-impl Record {
-    /// The protocol name (`network.protocol`, dataset suffix, field prefix).
-    pub fn protocol(&self) -> &'static str {
-        match self {
-            Record::Modbus(_) => "modbus",
-            Record::Dnp3(_) => "dnp3",
-        }
+pub trait ProtoRecord {
+    /// Read, write or engineering operation (drives roles and detection).
+    fn operation(&self) -> Operation {
+        Operation::Other
     }
-    /// `event.dataset` of events carrying this record.
-    pub fn dataset(&self) -> &'static str {
-        match self {
-            Record::Modbus(_) => "sluice.modbus",
-            Record::Dnp3(_) => "sluice.dnp3",
-        }
-    }
-    /// The protocol's own fields (serialized under the protocol's name).
-    pub fn fields(&self) -> RecordFields<'_> {
-        RecordFields(self)
-    }
-    /// Number of the primary operation (uniform across protocols).
-    pub fn function_code(&self) -> u32 {
-        match self {
-            Record::Modbus(t) => u32::from(t.function_code),
-            Record::Dnp3(t) => u32::from(t.function_code),
-        }
+    /// Number of the primary operation (Modbus function, DNP3 application function, S7
+    /// parameter function, ENIP command, IEC 104 type id, BACnet service, ...).
+    fn function_code(&self) -> Option<u32> {
+        None
     }
     /// Name of the primary operation.
-    pub fn function(&self) -> &'static str {
-        match self {
-            Record::Modbus(t) => t.function,
-            Record::Dnp3(t) => t.function,
-        }
-    }
-}
-
-/// Serializes the inner record of a [`Record`] without the enum tag.
-pub struct RecordFields<'a>(&'a Record);
-
-impl Serialize for RecordFields<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Record::Modbus(t) => t.serialize(s),
-            Record::Dnp3(t) => t.serialize(s),
-        }
+    fn function(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -140,6 +137,13 @@ pub struct Identity {
     pub side: Option<Side>,
     /// Where the identity came from, e.g. `modbus.fc43`, `dnp3.g0`.
     pub source: &'static str,
+    /// The device's address when the protocol states it (CIP ListIdentity, BACnet
+    /// I-Am, Profinet DCP); otherwise the flow side tells which device it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<std::net::IpAddr>,
+    /// The device's MAC address when only layer 2 identifies it (Profinet DCP, GOOSE).
+    #[serde(skip)]
+    pub mac: Option<[u8; 6]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,4 +199,33 @@ pub struct ProtocolDesc {
     pub probe: fn(dir: Direction, data: &[u8]) -> Probe,
     /// A fresh parser for a new flow.
     pub new_parser: fn(transport: Transport) -> Box<dyn Parser>,
+}
+
+/// A layer-2 frame handed to a frame protocol (GOOSE, Sampled Values, Profinet).
+#[derive(Clone, Copy, Debug)]
+pub struct L2Frame<'a> {
+    pub ts: Timestamp,
+    pub src_mac: [u8; 6],
+    pub dst_mac: [u8; 6],
+    /// Outer VLAN id (0 when untagged).
+    pub vlan: u16,
+    pub ethertype: u16,
+    /// Bytes after the ethertype.
+    pub payload: &'a [u8],
+}
+
+/// A parser of layer-2 frames; one instance per protocol per engine, so it may keep
+/// per-device counters and emit them at `finish`.
+pub trait FrameParser: Send {
+    /// One frame. A `Txn` from here has `dir = ToServer` meaning source MAC → destination MAC.
+    fn frame(&mut self, frame: &L2Frame<'_>, out: &mut Vec<Output>);
+    /// End of the capture: emit summaries (e.g. frames counted per device).
+    fn finish(&mut self, ts: Timestamp, out: &mut Vec<Output>);
+}
+
+/// Registration entry of a layer-2 protocol.
+pub struct FrameProtocolDesc {
+    pub name: &'static str,
+    pub ethertypes: &'static [u16],
+    pub new_parser: fn() -> Box<dyn FrameParser>,
 }

@@ -149,7 +149,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             Ok(Some((_, p))) => {
                 pipe.packet(p.ts, p.linktype.0, p.data, p.orig_len);
                 n += 1;
-                if n % 65_536 == 0 {
+                if n.is_multiple_of(65_536) {
                     bar.set_position(reader.bytes_read());
                 }
             }
@@ -199,7 +199,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -221,7 +221,7 @@ impl Store {
                                 src_port,
                                 dst_ip,
                                 dst_port,
-                                i64::from(record.function_code()),
+                                record.function_code().map(i64::from),
                                 record.function(),
                                 j
                             ])

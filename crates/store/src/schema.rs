@@ -114,7 +114,7 @@ fn union_strings(a: &mut Value, b: &Value) {
                 x.push(v.clone());
             }
         }
-        x.sort_by(|p, q| p.to_string().cmp(&q.to_string()));
+        x.sort_by_key(|p| p.to_string());
     }
 }
 

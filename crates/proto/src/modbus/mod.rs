@@ -54,6 +54,27 @@ pub static DESC: ProtocolDesc = ProtocolDesc {
     new_parser,
 };
 
+impl crate::ProtoRecord for Transaction {
+    fn operation(&self) -> crate::Operation {
+        use crate::Operation;
+        if self.is_dangerous() || self.function_code == 8 {
+            Operation::Engineering
+        } else if self.is_write() {
+            Operation::Write
+        } else if matches!(self.function_code, 1..=4 | 7 | 11 | 12 | 17 | 20 | 24 | 43) {
+            Operation::Read
+        } else {
+            Operation::Other
+        }
+    }
+    fn function_code(&self) -> Option<u32> {
+        Some(u32::from(self.function_code))
+    }
+    fn function(&self) -> Option<&str> {
+        Some(self.function)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
