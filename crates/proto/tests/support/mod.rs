@@ -177,8 +177,11 @@ pub fn feed(desc: &ProtocolDesc, f: &Flow) -> Vec<Output> {
     out
 }
 
-/// Layer-2 frames of one ethertype: (ts, src mac, dst mac, payload after the ethertype).
-pub fn l2_frames(path: &Path, ethertype: u16) -> Vec<(i64, [u8; 6], [u8; 6], u16, Vec<u8>)> {
+/// One layer-2 frame: (ts, src mac, dst mac, vlan, payload after the ethertype).
+pub type OwnedFrame = (i64, [u8; 6], [u8; 6], u16, Vec<u8>);
+
+/// Layer-2 frames of one ethertype.
+pub fn l2_frames(path: &Path, ethertype: u16) -> Vec<OwnedFrame> {
     let mut r = CaptureReader::open(path).expect("capture opens");
     let mut v = Vec::new();
     while let Ok(Some(p)) = r.next_packet() {
