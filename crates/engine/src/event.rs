@@ -39,12 +39,44 @@ pub struct AnomalyRecord {
     pub message: String,
 }
 
+/// An alert: a judgement on what was observed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertRecord {
+    /// Deterministic alert id (same input, same id: re-analysis adds no duplicates).
+    pub id: String,
+    /// Stable rule id, e.g. `SLC-POL-001`.
+    pub rule_id: String,
+    pub rule_name: String,
+    /// 1 (informational) to 100 (critical).
+    pub severity: u8,
+    /// ATT&CK for ICS technique, e.g. `T0836`.
+    pub technique_id: Option<String>,
+    pub technique_name: Option<String>,
+    /// ATT&CK for ICS tactic, e.g. `Impair Process Control`.
+    pub tactic: Option<String>,
+    /// Control references, e.g. `IEC62443-3-3:SR 5.1`, `CSF:PR.IR-01`.
+    pub controls: Vec<String>,
+    /// Assets involved (`ip:10.10.1.10`).
+    pub asset_ids: Vec<String>,
+    /// One or two sentences a plant operator understands.
+    pub explanation: String,
+    /// Alerts of one attack chain share this id.
+    pub chain_id: Option<String>,
+    /// Identical alerts aggregated into this one.
+    pub count: u64,
+    /// Ids of the events that prove it (transactions, flows).
+    pub evidence: Vec<String>,
+    /// Rule-specific facts (old and new value, envelope, zones...).
+    pub details: serde_json::Value,
+}
+
 /// What the event is about.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     Flow(FlowRecord),
     Txn { ts_end: Option<i64>, record: Record },
     Anomaly(AnomalyRecord),
+    Alert(Box<AlertRecord>),
 }
 
 /// One event.
@@ -83,12 +115,16 @@ impl Event {
         match &self.body {
             Body::Flow(_) => "sluice.flow",
             Body::Anomaly(_) => "sluice.anomaly",
+            Body::Alert(_) => "sluice.alert",
             Body::Txn { record, .. } => record.dataset(),
         }
     }
 
     /// A stable id of this event (flow id + sequence).
     pub fn id(&self) -> String {
+        if let Body::Alert(a) = &self.body {
+            return a.id.clone();
+        }
         match self.flow_uid {
             Some(u) => format!("{}-{}", uid_string(u), self.seq),
             None => format!("T{:x}-{}", self.ts, self.seq),
@@ -138,6 +174,10 @@ impl Serialize for EventMeta<'_> {
         m.serialize_entry("kind", &e.kind)?;
         m.serialize_entry("dataset", e.dataset())?;
         m.serialize_entry("id", &e.id())?;
+        if let Body::Alert(a) = &e.body {
+            m.serialize_entry("severity", &a.severity)?;
+            m.serialize_entry("count", &a.count)?;
+        }
         match &e.body {
             Body::Flow(f) => {
                 m.serialize_entry("start", &rfc3339(f.start))?;
@@ -246,6 +286,33 @@ impl Serialize for Event {
                 m.serialize_entry(record.protocol(), &record.fields())?;
             }
             Body::Anomaly(a) => m.serialize_entry("anomaly", a)?,
+            Body::Alert(a) => {
+                m.serialize_entry(
+                    "rule",
+                    &serde_json::json!({"id": a.rule_id, "name": a.rule_name}),
+                )?;
+                if let Some(t) = &a.technique_id {
+                    let mut threat = serde_json::json!({
+                        "framework": "MITRE ATT&CK for ICS",
+                        "technique": {"id": t, "name": a.technique_name},
+                    });
+                    if let Some(tac) = &a.tactic {
+                        threat["tactic"] = serde_json::json!({ "name": tac });
+                    }
+                    m.serialize_entry("threat", &threat)?;
+                }
+                m.serialize_entry(
+                    "sluice",
+                    &serde_json::json!({
+                        "controls": a.controls,
+                        "asset_ids": a.asset_ids,
+                        "explanation": a.explanation,
+                        "chain_id": a.chain_id,
+                        "evidence": a.evidence,
+                        "details": a.details,
+                    }),
+                )?;
+            }
             Body::Flow(_) => {}
         }
         m.end()

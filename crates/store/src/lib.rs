@@ -181,6 +181,13 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .map_err(sq)?;
+            let mut alert_st = tx
+                .prepare_cached(
+                    "INSERT INTO alerts (id, ts, rule_id, rule_name, severity, technique_id, src_ip, \
+                     dst_ip, chain_id, count, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                     ON CONFLICT(id) DO UPDATE SET count = excluded.count, json = excluded.json",
+                )
+                .map_err(sq)?;
             for (e, j) in events.iter().zip(json) {
                 let src_ip = e.src.map(|s| s.ip.to_string());
                 let dst_ip = e.dst.map(|s| s.ip.to_string());
@@ -223,6 +230,23 @@ impl Store {
                                 dst_port,
                                 record.function_code().map(i64::from),
                                 record.function(),
+                                j
+                            ])
+                            .map_err(sq)?;
+                    }
+                    Body::Alert(a) => {
+                        alert_st
+                            .execute(params![
+                                e.id(),
+                                e.ts,
+                                a.rule_id,
+                                a.rule_name,
+                                i64::from(a.severity),
+                                a.technique_id,
+                                src_ip,
+                                dst_ip,
+                                a.chain_id,
+                                a.count as i64,
                                 j
                             ])
                             .map_err(sq)?;
@@ -379,6 +403,7 @@ impl Store {
             anomalies: c("SELECT COUNT(*) FROM events WHERE dataset = 'sluice.anomaly'")?,
             assets: c("SELECT COUNT(*) FROM assets")?,
             runs: c("SELECT COUNT(*) FROM runs")?,
+            alerts: c("SELECT COUNT(*) FROM alerts")?,
         })
     }
 
@@ -403,4 +428,5 @@ pub struct Counts {
     pub anomalies: u64,
     pub assets: u64,
     pub runs: u64,
+    pub alerts: u64,
 }

@@ -61,6 +61,25 @@ const MIGRATIONS: &[&str] = &[
             json TEXT NOT NULL
         );
         CREATE INDEX assets_sort ON assets (sort_key);",
+    "CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        rule_id TEXT NOT NULL,
+        rule_name TEXT NOT NULL,
+        severity INTEGER NOT NULL,
+        technique_id TEXT,
+        src_ip TEXT, dst_ip TEXT,
+        chain_id TEXT,
+        count INTEGER NOT NULL DEFAULT 1,
+        acknowledged INTEGER NOT NULL DEFAULT 0,
+        acknowledged_by TEXT,
+        acknowledged_at INTEGER,
+        assignee TEXT,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX alerts_ts ON alerts (ts);
+    CREATE INDEX alerts_rule ON alerts (rule_id, ts);
+    CREATE INDEX alerts_chain ON alerts (chain_id);",
 ];
 
 /// Number of schema versions this build knows.
