@@ -40,7 +40,8 @@ fn csv_fields(line: &str) -> Vec<String> {
 }
 
 fn clean_name(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    joined.trim_end_matches([',', ' ']).to_owned()
 }
 
 impl OuiDb {
