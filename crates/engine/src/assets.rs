@@ -228,20 +228,27 @@ impl Inventory {
         }
     }
 
-    /// Records a packet sent by `src` to `dst`.
-    pub fn packet(&mut self, ts: i64, src: IpAddr, dst: IpAddr, len: u64) {
-        if let Some(a) = self.get(src, ts) {
-            a.arp_only = false;
-            a.packets_sent += 1;
-            a.bytes_sent += len;
-            if a.peers.len() < MAX_PEERS {
-                a.peers.insert(dst);
-            }
-        }
-        if let Some(b) = self.get(dst, ts) {
-            b.arp_only = false;
-            if b.peers.len() < MAX_PEERS {
-                b.peers.insert(src);
+    /// Records what a flow carried when it ends: both ends were active from its first
+    /// to its last packet and sent these (packets, bytes).
+    pub fn flow_ended(
+        &mut self,
+        first_ts: i64,
+        last_ts: i64,
+        client: IpAddr,
+        server: IpAddr,
+        sent: [(u64, u64); 2],
+    ) {
+        for (ip, peer, (packets, bytes)) in [(client, server, sent[0]), (server, client, sent[1])] {
+            if let Some(a) = self.get(ip, first_ts) {
+                a.last_seen = a.last_seen.max(last_ts);
+                if packets > 0 {
+                    a.arp_only = false;
+                }
+                a.packets_sent += packets;
+                a.bytes_sent += bytes;
+                if a.peers.len() < MAX_PEERS {
+                    a.peers.insert(peer);
+                }
             }
         }
     }

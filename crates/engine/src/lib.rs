@@ -304,13 +304,6 @@ impl Engine {
             }
             L4::Other(p) | L4::Fragment(p) => (0, 0, *p, 0, 0, 0),
         };
-        if let Some(m) = d.src_mac {
-            self.assets.saw_mac(src, m, ts);
-        }
-        if let Some(m) = d.dst_mac {
-            self.assets.saw_mac(dst, m, ts);
-        }
-        self.assets.packet(ts, src, dst, len);
         let s = Endpoint {
             ip: src,
             port: sport,
@@ -333,6 +326,13 @@ impl Engine {
         };
         let mut side = hit.side;
         if hit.created {
+            // Assets are updated per flow, not per packet: here and when it ends.
+            if let Some(m) = d.src_mac {
+                self.assets.saw_mac(src, m, ts);
+            }
+            if let Some(m) = d.dst_mac {
+                self.assets.saw_mac(dst, m, ts);
+            }
             flow.client_mac = d.src_mac;
             flow.server_mac = d.dst_mac;
             // Orientation of a flow not started by a SYN: the well-known port is the server.
@@ -484,6 +484,13 @@ impl Engine {
         }
         self.outputs = outputs;
         self.emit_outputs(&mut flow);
+        self.assets.flow_ended(
+            flow.first_ts,
+            flow.last_ts,
+            flow.client.ip,
+            flow.server.ip,
+            [(flow.packets[0], flow.bytes[0]), (flow.packets[1], flow.bytes[1])],
+        );
         let gaps = flow.tcp[0].stats.gaps + flow.tcp[1].stats.gaps;
         self.stats.tcp_gaps += gaps;
         if let Some(p) = flow.app.proto {

@@ -28,6 +28,9 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
             continue; // drain so the producer never blocks
         }
         json.clear();
+        if sinks.events.is_none() && sinks.store.is_none() {
+            continue;
+        }
         json.extend(batch.iter().map(Event::to_json));
         if let Some(out) = sinks.events.as_mut() {
             line.clear();
