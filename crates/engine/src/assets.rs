@@ -144,6 +144,51 @@ impl Asset {
         };
     }
 
+    /// Folds another worker's view of the same device into this one.
+    pub fn merge(&mut self, o: Asset) {
+        self.first_seen = self.first_seen.min(o.first_seen);
+        if o.last_seen >= self.last_seen {
+            if o.mac.is_some() {
+                self.mac = o.mac;
+                self.vendor = o.vendor;
+            }
+            self.last_seen = o.last_seen;
+        }
+        for m in o.mac_history {
+            match self.mac_history.iter_mut().find(|x| x.mac == m.mac) {
+                Some(x) => {
+                    x.first_seen = x.first_seen.min(m.first_seen);
+                    x.last_seen = x.last_seen.max(m.last_seen);
+                }
+                None => self.mac_history.push(m),
+            }
+        }
+        self.mac_history.sort_by_key(|m| m.first_seen);
+        self.packets_sent += o.packets_sent;
+        self.bytes_sent += o.bytes_sent;
+        self.protocols_server.extend(o.protocols_server);
+        self.protocols_client.extend(o.protocols_client);
+        for (k, v) in o.identity {
+            self.identity.entry(k).or_insert(v);
+        }
+        for p in o.peers {
+            if self.peers.len() < MAX_PEERS {
+                self.peers.insert(p);
+            }
+        }
+        if self.behind_router.is_none() {
+            self.behind_router = o.behind_router;
+        }
+        self.ops.ics_server += o.ops.ics_server;
+        self.ops.outstation += o.ops.outstation;
+        self.ops.reads += o.ops.reads;
+        self.ops.writes += o.ops.writes;
+        self.ops.engineering += o.ops.engineering;
+        self.ops.it_client += o.ops.it_client;
+        self.arp_only &= o.arp_only;
+        self.infer_role();
+    }
+
     /// The best vendor name known: from protocol identity first, else the MAC's OUI.
     pub fn best_vendor(&self) -> Option<&str> {
         self.identity
@@ -409,6 +454,23 @@ impl Inventory {
         v.sort_by(|a, b| (a.ip, &a.id).cmp(&(b.ip, &b.id)));
         v
     }
+}
+
+/// Merges the snapshots of several workers (each device may appear in several).
+pub fn merge_snapshots(parts: Vec<Vec<Asset>>) -> Vec<Asset> {
+    let mut by_id: std::collections::BTreeMap<(IpAddr, String), Asset> = Default::default();
+    for part in parts {
+        for a in part {
+            let key = (a.ip, a.id.clone());
+            match by_id.get_mut(&key) {
+                Some(x) => x.merge(a),
+                None => {
+                    by_id.insert(key, a);
+                }
+            }
+        }
+    }
+    by_id.into_values().collect()
 }
 
 fn is_broadcast(ip: &IpAddr) -> bool {

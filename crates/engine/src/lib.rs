@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod event;
 pub mod oui;
+pub mod shard;
 pub mod time;
 
 use assets::{Inventory, OpClass};
@@ -81,6 +82,40 @@ impl Stats {
     /// Total transactions over all protocols.
     pub fn total_transactions(&self) -> u64 {
         self.transactions.values().sum()
+    }
+
+    /// Adds another worker's counters.
+    pub fn merge(&mut self, o: &Stats) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.decode_errors += o.decode_errors;
+        self.unsupported_link += o.unsupported_link;
+        self.non_ip += o.non_ip;
+        self.arp += o.arp;
+        self.ipv4 += o.ipv4;
+        self.ipv6 += o.ipv6;
+        self.tcp += o.tcp;
+        self.udp += o.udp;
+        self.icmp += o.icmp;
+        self.fragments += o.fragments;
+        self.reassembled_datagrams += o.reassembled_datagrams;
+        self.fragments_dropped += o.fragments_dropped;
+        self.flows += o.flows;
+        self.flows_evicted += o.flows_evicted;
+        self.reassembly_overflows += o.reassembly_overflows;
+        self.tcp_gaps += o.tcp_gaps;
+        for (k, v) in &o.transactions {
+            *self.transactions.entry(k).or_insert(0) += v;
+        }
+        self.anomalies += o.anomalies;
+        self.first_ts = match (self.first_ts, o.first_ts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ts = match (self.last_ts, o.last_ts) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 
@@ -489,7 +524,10 @@ impl Engine {
             flow.last_ts,
             flow.client.ip,
             flow.server.ip,
-            [(flow.packets[0], flow.bytes[0]), (flow.packets[1], flow.bytes[1])],
+            [
+                (flow.packets[0], flow.bytes[0]),
+                (flow.packets[1], flow.bytes[1]),
+            ],
         );
         let gaps = flow.tcp[0].stats.gaps + flow.tcp[1].stats.gaps;
         self.stats.tcp_gaps += gaps;

@@ -1,9 +1,9 @@
 //! `sluice analyze`: captures in; flows, transactions, anomalies and assets out.
-use crate::pipeline::{Pipeline, Sinks};
+use crate::pipeline::{Finished, Pipeline, Sinks};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sluice_capture::{CaptureError, CaptureReader, MergedReader};
-use sluice_engine::{Engine, EngineConfig, Stats};
+use sluice_engine::{EngineConfig, Stats};
 use sluice_store::Store;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -34,6 +34,9 @@ pub struct AnalyzeArgs {
     /// Cap on bytes buffered for TCP reassembly, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_reassembly_mib: usize,
+    /// Engine worker threads (packets are dealt out by host pair).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
     /// No summary on standard error.
     #[arg(long, short)]
     pub quiet: bool,
@@ -119,6 +122,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         store,
         events,
         flush_each_batch: false,
+        hook: None,
     };
     let run_id = match sinks.store.as_mut() {
         Some(s) => Some(s.begin_run(now_ns(), &inputs, &key)?),
@@ -128,7 +132,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let mut cfg = EngineConfig::default();
     cfg.flows.max_flows = args.max_flows.max(1);
     cfg.reassembly_bytes = args.max_reassembly_mib.max(1) << 20;
-    let mut pipe = Pipeline::new(Engine::new(cfg), sinks)?;
+    let mut pipe = Pipeline::new(cfg, args.workers.clamp(1, 64), sinks)?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -156,18 +160,19 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             Ok(None) => break,
             Err(e) => {
                 // Keep what was decoded so far; record the fault; stop reading.
-                let ts = pipe.engine.stats.last_ts.unwrap_or(0);
-                pipe.engine
-                    .anomaly(ts, "capture", "corrupt_capture", e.to_string());
+                pipe.anomaly("corrupt_capture", e.to_string());
                 input_error = Some(e);
                 break;
             }
         }
     }
     bar.finish_and_clear();
-    let (mut engine, mut sinks) = pipe.finish()?;
+    let Finished {
+        stats,
+        assets,
+        mut sinks,
+    } = pipe.finish()?;
     let elapsed = started.elapsed();
-    let assets = engine.assets.snapshot();
     if let Some(store) = sinks.store.as_mut() {
         store.put_assets(&key, &assets)?;
         let status = if input_error.is_some() {
@@ -176,13 +181,13 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             "complete"
         };
         if let Some(id) = run_id {
-            let stats = serde_json::to_string(&engine.stats).unwrap_or_default();
+            let stats = serde_json::to_string(&stats).unwrap_or_default();
             store.finish_run(id, now_ns(), status, &stats)?;
         }
     }
     if !args.quiet {
         print_summary(
-            &engine.stats,
+            &stats,
             assets.len(),
             elapsed.as_secs_f64(),
             (!args.no_db).then_some(args.db.as_path()),

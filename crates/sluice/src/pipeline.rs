@@ -1,8 +1,11 @@
-//! The pipeline shared by `analyze` and `sense`: the engine on the calling thread, a
-//! writer thread for JSON lines and the store.
+//! The pipeline shared by `analyze` and `sense`: the engine (on the calling thread, or
+//! sharded over worker threads) and a writer thread that runs the event hook (e.g.
+//! detection) and writes JSON lines and the store.
 use anyhow::{Context, Result};
+use sluice_engine::assets::Asset;
 use sluice_engine::event::Event;
-use sluice_engine::Engine;
+use sluice_engine::shard::ShardedEngine;
+use sluice_engine::{Engine, EngineConfig, Stats};
 use sluice_store::Store;
 use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -11,48 +14,69 @@ use std::thread::{self, JoinHandle};
 /// Events handed to the writer thread per batch.
 const BATCH: usize = 8192;
 
+/// Sees every batch of events before it is written, in order, on the writer thread; may
+/// append events (alerts). Called once more with an empty batch and `last = true` at the
+/// end so that it can flush what it aggregated.
+pub type Hook = Box<dyn FnMut(&mut Vec<Event>, bool) + Send>;
+
 pub struct Sinks {
     pub store: Option<Store>,
     pub events: Option<Box<dyn Write + Send>>,
     /// Flush the events output after every batch (live mode).
     pub flush_each_batch: bool,
+    /// Runs on every batch before it is written.
+    pub hook: Option<Hook>,
 }
 
-/// Writes batches: JSON lines and the store, each batch in one transaction.
+/// Writes one batch: JSON lines and the store (one transaction).
+fn write_batch(
+    sinks: &mut Sinks,
+    batch: &[Event],
+    json: &mut Vec<String>,
+    line: &mut Vec<u8>,
+) -> Result<()> {
+    json.clear();
+    if sinks.events.is_none() && sinks.store.is_none() {
+        return Ok(());
+    }
+    json.extend(batch.iter().map(Event::to_json));
+    if let Some(out) = sinks.events.as_mut() {
+        line.clear();
+        for j in json.iter() {
+            line.extend_from_slice(j.as_bytes());
+            line.push(b'\n');
+        }
+        out.write_all(line).context("writing events")?;
+        if sinks.flush_each_batch {
+            out.flush().context("writing events")?;
+        }
+    }
+    if let Some(store) = sinks.store.as_mut() {
+        store.insert_events(batch, json)?;
+    }
+    Ok(())
+}
+
 fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>) {
     let mut result = Ok(());
     let mut json = Vec::with_capacity(BATCH);
     let mut line = Vec::with_capacity(64 * 1024);
-    for batch in rx {
+    let mut hook = sinks.hook.take();
+    for mut batch in rx {
         if result.is_err() {
-            continue; // drain so the producer never blocks
+            continue; // drain so the producers never block
         }
-        json.clear();
-        if sinks.events.is_none() && sinks.store.is_none() {
-            continue;
+        if let Some(h) = hook.as_mut() {
+            h(&mut batch, false);
         }
-        json.extend(batch.iter().map(Event::to_json));
-        if let Some(out) = sinks.events.as_mut() {
-            line.clear();
-            for j in &json {
-                line.extend_from_slice(j.as_bytes());
-                line.push(b'\n');
-            }
-            let written = out.write_all(&line).and_then(|()| {
-                if sinks.flush_each_batch {
-                    out.flush()
-                } else {
-                    Ok(())
-                }
-            });
-            if let Err(e) = written {
-                result = Err(anyhow::Error::new(e).context("writing events"));
-                continue;
-            }
-        }
-        if let Some(store) = sinks.store.as_mut() {
-            if let Err(e) = store.insert_events(&batch, &json) {
-                result = Err(e.into());
+        result = write_batch(&mut sinks, &batch, &mut json, &mut line);
+    }
+    if result.is_ok() {
+        if let Some(h) = hook.as_mut() {
+            let mut last = Vec::new();
+            h(&mut last, true);
+            if !last.is_empty() {
+                result = write_batch(&mut sinks, &last, &mut json, &mut line);
             }
         }
     }
@@ -63,40 +87,98 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
             }
         }
     }
+    sinks.hook = hook;
     (sinks, result)
 }
 
-/// Engine plus writer thread.
+enum Engines {
+    One(Box<Engine>),
+    Sharded(ShardedEngine),
+}
+
+/// What a finished pipeline hands back.
+pub struct Finished {
+    pub stats: Stats,
+    pub assets: Vec<Asset>,
+    pub sinks: Sinks,
+}
+
+/// Engine(s) plus writer thread.
 pub struct Pipeline {
-    pub engine: Engine,
+    engines: Engines,
     tx: Option<SyncSender<Vec<Event>>>,
     batch: Vec<Event>,
     writer: Option<JoinHandle<(Sinks, Result<()>)>>,
+    loose: Engine,
 }
 
 impl Pipeline {
-    pub fn new(engine: Engine, sinks: Sinks) -> Result<Pipeline> {
+    /// `workers` engine threads (1: the engine runs on the calling thread).
+    pub fn new(cfg: EngineConfig, workers: usize, sinks: Sinks) -> Result<Pipeline> {
         let (tx, rx) = sync_channel::<Vec<Event>>(8);
         let writer = thread::Builder::new()
             .name("sluice-writer".into())
             .spawn(move || writer_loop(rx, sinks))
             .context("cannot start the writer thread")?;
+        let engines = if workers > 1 {
+            Engines::Sharded(
+                ShardedEngine::new(cfg, workers, tx.clone())
+                    .context("cannot start the worker threads")?,
+            )
+        } else {
+            Engines::One(Box::new(Engine::new(cfg)))
+        };
         Ok(Pipeline {
-            engine,
+            engines,
             tx: Some(tx),
             batch: Vec::with_capacity(BATCH),
             writer: Some(writer),
+            // Anomalies not tied to a packet (corrupt captures) when sharded.
+            loose: Engine::new(EngineConfig::default()),
         })
     }
 
     /// One frame.
     #[inline]
     pub fn packet(&mut self, ts: i64, linktype: u32, data: &[u8], orig_len: u32) {
-        self.engine.packet(ts, linktype, data, orig_len);
-        if self.engine.pending_events() >= 256 {
-            self.batch.extend(self.engine.take_events());
-            if self.batch.len() >= BATCH {
-                self.send();
+        match &mut self.engines {
+            Engines::One(engine) => {
+                engine.packet(ts, linktype, data, orig_len);
+                if engine.pending_events() >= 256 {
+                    self.batch.extend(engine.take_events());
+                    if self.batch.len() >= BATCH {
+                        self.send();
+                    }
+                }
+            }
+            Engines::Sharded(s) => s.packet(ts, linktype, data, orig_len),
+        }
+    }
+
+    /// Events waiting to be handed to the writer.
+    pub fn pending_events(&self) -> usize {
+        match &self.engines {
+            Engines::One(e) => e.pending_events() + self.batch.len(),
+            Engines::Sharded(_) => self.batch.len(),
+        }
+    }
+
+    /// Capture time of the latest packet.
+    pub fn last_ts(&self) -> Option<i64> {
+        match &self.engines {
+            Engines::One(e) => e.stats.last_ts,
+            Engines::Sharded(s) => s.last_ts,
+        }
+    }
+
+    /// Records an anomaly not tied to a flow (e.g. a corrupt capture).
+    pub fn anomaly(&mut self, kind: &'static str, message: String) {
+        let ts = self.last_ts().unwrap_or(0);
+        match &mut self.engines {
+            Engines::One(e) => e.anomaly(ts, "capture", kind, message),
+            Engines::Sharded(_) => {
+                self.loose.anomaly(ts, "capture", kind, message);
+                self.batch.extend(self.loose.take_events());
             }
         }
     }
@@ -111,15 +193,30 @@ impl Pipeline {
 
     /// Hands every pending event to the writer now (live mode: low latency).
     pub fn flush(&mut self) {
-        self.batch.extend(self.engine.take_events());
+        if let Engines::One(e) = &mut self.engines {
+            self.batch.extend(e.take_events());
+        }
         if !self.batch.is_empty() {
             self.send();
         }
     }
 
-    /// Ends the flows, writes everything, and returns the sinks.
-    pub fn finish(mut self) -> Result<(Engine, Sinks)> {
-        self.engine.finish();
+    /// Ends the flows, writes everything, and returns counters, assets and sinks.
+    pub fn finish(mut self) -> Result<Finished> {
+        let engines = std::mem::replace(
+            &mut self.engines,
+            Engines::One(Box::new(Engine::new(EngineConfig::default()))),
+        );
+        let (mut stats, assets) = match engines {
+            Engines::One(mut e) => {
+                e.finish();
+                self.batch.extend(e.take_events());
+                let assets = e.assets.snapshot();
+                (e.stats.clone(), assets)
+            }
+            Engines::Sharded(s) => s.finish(),
+        };
+        stats.anomalies += self.loose.stats.anomalies;
         self.flush();
         drop(self.tx.take());
         let writer = self.writer.take().context("writer already finished")?;
@@ -127,6 +224,10 @@ impl Pipeline {
             .join()
             .map_err(|_| anyhow::anyhow!("the writer thread failed"))?;
         result?;
-        Ok((self.engine, sinks))
+        Ok(Finished {
+            stats,
+            assets,
+            sinks,
+        })
     }
 }

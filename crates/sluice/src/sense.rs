@@ -1,8 +1,8 @@
 //! `sluice sense`: the pipeline on a live interface (libpcap), until SIGINT/SIGTERM.
 use crate::analyze::{now_ns, open_events, print_summary};
-use crate::pipeline::{Pipeline, Sinks};
+use crate::pipeline::{Finished, Pipeline, Sinks};
 use anyhow::{Context, Result};
-use sluice_engine::{Engine, EngineConfig};
+use sluice_engine::EngineConfig;
 use sluice_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,12 +85,13 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         store,
         events,
         flush_each_batch: true,
+        hook: None,
     };
     let run_id = match sinks.store.as_mut() {
         Some(s) => Some(s.begin_run(now_ns(), &[format!("iface:{}", args.iface)], &key)?),
         None => None,
     };
-    let mut pipe = Pipeline::new(Engine::new(EngineConfig::default()), sinks)?;
+    let mut pipe = Pipeline::new(EngineConfig::default(), 1, sinks)?;
     if !args.quiet {
         eprintln!(
             "sluice: sensing on {} (link type {linktype}); Ctrl-C to stop",
@@ -106,7 +107,7 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
                 let ts = p.header.ts.tv_sec * 1_000_000_000 + p.header.ts.tv_usec * 1_000;
                 pipe.packet(ts, linktype, p.data, p.header.len);
                 // Live: every event leaves at once.
-                if pipe.engine.pending_events() > 0 {
+                if pipe.pending_events() > 0 {
                     pipe.flush();
                 }
                 n += 1;
@@ -125,14 +126,17 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         }
     }
     let kstats = cap.stats().ok();
-    let (mut engine, mut sinks) = pipe.finish()?;
-    let assets = engine.assets.snapshot();
+    let Finished {
+        stats,
+        assets,
+        mut sinks,
+    } = pipe.finish()?;
     let (received, dropped, if_dropped) =
         kstats.map_or((0, 0, 0), |s| (s.received, s.dropped, s.if_dropped));
     if let Some(store) = sinks.store.as_mut() {
         store.put_assets(&key, &assets)?;
         if let Some(id) = run_id {
-            let mut stats = serde_json::to_value(&engine.stats).unwrap_or_default();
+            let mut stats = serde_json::to_value(&stats).unwrap_or_default();
             if let Some(o) = stats.as_object_mut() {
                 o.insert("kernel_received".into(), received.into());
                 o.insert("kernel_dropped".into(), dropped.into());
@@ -148,7 +152,7 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
     }
     if !args.quiet {
         print_summary(
-            &engine.stats,
+            &stats,
             assets.len(),
             started.elapsed().as_secs_f64(),
             (!args.no_db).then_some(args.db.as_path()),

@@ -336,3 +336,28 @@ fn real_modbus_and_dnp3_captures_end_to_end() {
         assert!(n >= min, "{rel}: {n} {proto} transactions");
     }
 }
+
+#[test]
+fn two_workers_give_the_same_results_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = scenario(dir.path(), "demo");
+    let p = pcap.to_str().unwrap();
+    let mut results = Vec::new();
+    for (w, db) in [("1", "one.db"), ("2", "two.db")] {
+        let out = run(
+            &["analyze", p, "--db", db, "--workers", w, "--events", "-", "-q"],
+            dir.path(),
+        );
+        assert!(out.status.success());
+        let mut ids: Vec<String> = json_lines(&out.stdout)
+            .iter()
+            .map(|e| get(e, "event.id").as_str().unwrap_or("").to_owned())
+            .collect();
+        ids.sort();
+        let assets = run(&["assets", "--db", db, "--format", "json"], dir.path());
+        results.push((ids, json_lines(&assets.stdout)));
+    }
+    assert!(results[0].0.len() > 1000);
+    assert_eq!(results[0].0, results[1].0, "same events");
+    assert_eq!(results[0].1, results[1].1, "same assets");
+}

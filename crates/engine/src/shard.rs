@@ -1,0 +1,176 @@
+//! Several engines on several threads: packets are dealt out by the pair of IP
+//! addresses (both directions, all ports and fragments of a host pair land on the same
+//! worker); non-IP frames go to worker 0 so layer-2 protocols see all their frames.
+use crate::assets::{merge_snapshots, Asset};
+use crate::event::Event;
+use crate::{Engine, EngineConfig, Stats};
+use sluice_decode::{decode, Net};
+use std::net::IpAddr;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::{self, JoinHandle};
+
+/// Packets handed to a worker at once.
+const BATCH_PACKETS: usize = 1024;
+
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    /// (ts, linktype, orig_len, offset, len)
+    packets: Vec<(i64, u32, u32, u32, u32)>,
+}
+
+/// The worker a frame belongs to.
+pub fn shard_of(linktype: u32, frame: &[u8], workers: usize) -> usize {
+    if workers <= 1 {
+        return 0;
+    }
+    let Ok(d) = decode(linktype, frame) else {
+        return 0;
+    };
+    let Net::Ip(ip) = &d.net else { return 0 };
+    let (a, b) = if ip.src <= ip.dst {
+        (ip.src, ip.dst)
+    } else {
+        (ip.dst, ip.src)
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |ip: &IpAddr| {
+        let bytes: [u8; 16] = match ip {
+            IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
+            IpAddr::V6(v) => v.octets(),
+        };
+        for x in bytes {
+            h ^= u64::from(x);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(&a);
+    feed(&b);
+    h ^= u64::from(d.vlan_key());
+    (h % workers as u64) as usize
+}
+
+/// Engines on worker threads, sending their events to `out` in batches.
+pub struct ShardedEngine {
+    txs: Vec<SyncSender<Batch>>,
+    handles: Vec<JoinHandle<Engine>>,
+    pending: Vec<Batch>,
+    free: Receiver<Batch>,
+    recycle: SyncSender<Batch>,
+    /// Last capture time seen (for anomalies reported by the reader).
+    pub last_ts: Option<i64>,
+}
+
+impl ShardedEngine {
+    /// Starts `workers` engine threads.
+    pub fn new(
+        cfg: EngineConfig,
+        workers: usize,
+        out: SyncSender<Vec<Event>>,
+    ) -> std::io::Result<Self> {
+        let workers = workers.max(1);
+        let (recycle, free) = sync_channel::<Batch>(workers * 8);
+        let mut txs = Vec::new();
+        let mut handles = Vec::new();
+        for i in 0..workers {
+            let (tx, rx) = sync_channel::<Batch>(4);
+            let out = out.clone();
+            let back = recycle.clone();
+            let h = thread::Builder::new()
+                .name(format!("sluice-worker-{i}"))
+                .spawn(move || worker(cfg, rx, out, back))?;
+            txs.push(tx);
+            handles.push(h);
+        }
+        Ok(ShardedEngine {
+            txs,
+            handles,
+            pending: (0..workers).map(|_| Batch::default()).collect(),
+            free,
+            recycle,
+            last_ts: None,
+        })
+    }
+
+    /// One frame (copied into the batch of its worker).
+    pub fn packet(&mut self, ts: i64, linktype: u32, data: &[u8], orig_len: u32) {
+        self.last_ts = Some(self.last_ts.map_or(ts, |l| l.max(ts)));
+        let w = shard_of(linktype, data, self.txs.len());
+        let Some(b) = self.pending.get_mut(w) else {
+            return;
+        };
+        let off = b.data.len() as u32;
+        b.data.extend_from_slice(data);
+        b.packets
+            .push((ts, linktype, orig_len, off, data.len() as u32));
+        if b.packets.len() >= BATCH_PACKETS {
+            self.send(w);
+        }
+    }
+
+    fn send(&mut self, w: usize) {
+        let fresh = match self.free.try_recv() {
+            Ok(mut b) => {
+                b.data.clear();
+                b.packets.clear();
+                b
+            }
+            Err(_) => Batch::default(),
+        };
+        let Some(slot) = self.pending.get_mut(w) else {
+            return;
+        };
+        let full = std::mem::replace(slot, fresh);
+        if let Some(tx) = self.txs.get(w) {
+            let _ = tx.send(full);
+        }
+    }
+
+    /// Ends every worker; returns the merged counters and asset inventory.
+    pub fn finish(mut self) -> (Stats, Vec<Asset>) {
+        for w in 0..self.txs.len() {
+            if self.pending.get(w).is_some_and(|b| !b.packets.is_empty()) {
+                self.send(w);
+            }
+        }
+        self.txs.clear();
+        drop(self.recycle);
+        let mut stats = Stats::default();
+        let mut parts = Vec::new();
+        for h in self.handles {
+            if let Ok(mut e) = h.join() {
+                stats.merge(&e.stats);
+                parts.push(e.assets.snapshot());
+            }
+        }
+        (stats, merge_snapshots(parts))
+    }
+}
+
+fn worker(
+    cfg: EngineConfig,
+    rx: Receiver<Batch>,
+    out: SyncSender<Vec<Event>>,
+    back: SyncSender<Batch>,
+) -> Engine {
+    let mut engine = Engine::new(cfg);
+    let mut events: Vec<Event> = Vec::with_capacity(4096);
+    for b in rx {
+        for &(ts, lt, orig, off, len) in &b.packets {
+            if let Some(frame) = b.data.get(off as usize..(off + len) as usize) {
+                engine.packet(ts, lt, frame, orig);
+            }
+        }
+        events.extend(engine.take_events());
+        if events.len() >= 4096 {
+            let _ = out.send(std::mem::replace(&mut events, Vec::with_capacity(4096)));
+        }
+        let _ = back.try_send(b);
+    }
+    engine.finish();
+    events.extend(engine.take_events());
+    if !events.is_empty() {
+        let _ = out.send(events);
+    }
+    engine
+}
