@@ -115,7 +115,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// `workers` engine threads (1: the engine runs on the calling thread).
     pub fn new(cfg: EngineConfig, workers: usize, sinks: Sinks) -> Result<Pipeline> {
-        let (tx, rx) = sync_channel::<Vec<Event>>(8);
+        let (tx, rx) = sync_channel::<Vec<Event>>(2);
         let writer = thread::Builder::new()
             .name("sluice-writer".into())
             .spawn(move || writer_loop(rx, sinks))

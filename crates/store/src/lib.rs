@@ -103,7 +103,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(sq)?;
         // Bulk analysis writes large batches: a bigger page cache and fewer WAL
         // checkpoints keep the writer ahead of the parser.
-        conn.pragma_update(None, "cache_size", -65_536).map_err(sq)?;
+        conn.pragma_update(None, "cache_size", -16_384).map_err(sq)?;
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)
             .map_err(sq)?;
         conn.pragma_update(None, "temp_store", "MEMORY").map_err(sq)?;
