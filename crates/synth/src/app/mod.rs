@@ -1,9 +1,11 @@
 //! Application payload builders, byte-exact to their specifications. Each appends one
 //! message (or one record) to a caller-owned buffer.
 pub mod dns;
+pub mod ftp;
 pub mod http;
 pub mod modbus;
 pub mod s7;
+pub mod telnet;
 pub mod tls;
 pub mod vnc;
 
