@@ -40,6 +40,8 @@ pub struct AnalyzeArgs {
     /// No summary on standard error.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub detect: crate::detection::DetectArgs,
 }
 
 /// A content fingerprint of the inputs: re-analysing the same captures replaces their
@@ -118,11 +120,16 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     let inputs: Vec<String> = args.pcaps.iter().map(|p| p.display().to_string()).collect();
     let key = source_key(&args.pcaps);
+    let detection =
+        crate::detection::setup(args.config.as_deref(), &args.detect, store.as_ref(), false)?;
     let mut sinks = Sinks {
         store,
         events,
         flush_each_batch: false,
-        hook: None,
+        hook: match &detection {
+            Some(d) => Some(d.hook(&args.detect, false)?),
+            None => None,
+        },
     };
     let run_id = match sinks.store.as_mut() {
         Some(s) => Some(s.begin_run(now_ns(), &inputs, &key)?),
@@ -185,6 +192,10 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             store.finish_run(id, now_ns(), status, &stats)?;
         }
     }
+    let detected = match &detection {
+        Some(d) => Some(d.finish(sinks.store.as_mut(), &inputs.join(" "))?),
+        None => None,
+    };
     if !args.quiet {
         print_summary(
             &stats,
@@ -192,10 +203,16 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             elapsed.as_secs_f64(),
             (!args.no_db).then_some(args.db.as_path()),
         );
+        if let Some(d) = &detected {
+            d.print();
+        }
     }
     if let Some(e) = input_error {
         eprintln!("sluice: error: {e}");
         return Ok(ExitCode::from(2));
+    }
+    if detected.is_some_and(|d| d.failed) {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,10 +2,14 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod demo;
+mod detection;
 mod pipeline;
 mod query;
 mod sense;
+mod serve;
 mod table;
+mod user;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -38,6 +42,18 @@ enum Command {
     Flows(query::QueryArgs),
     /// List protocol transactions and anomalies in the store.
     Events(query::EventArgs),
+    /// List the alerts in the store.
+    Alerts(detection::AlertsArgs),
+    /// Check a zone/conduit policy, or suggest one from the traffic in the store.
+    Policy(detection::PolicyArgs),
+    /// Show or diff the learned baselines in the store.
+    Baseline(detection::BaselineArgs),
+    /// Serve the web console and HTTP API (default 127.0.0.1:8080).
+    Serve(serve::ServeArgs),
+    /// Manage console users: passwords, TOTP enrolment, roles, API tokens.
+    User(user::UserArgs),
+    /// First run: simulated water-plant traffic with an intrusion, analysed, console served.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +79,12 @@ fn main() -> ExitCode {
         Command::Assets(q) => query::assets(q),
         Command::Flows(q) => query::flows(q),
         Command::Events(q) => query::events(q),
+        Command::Alerts(a) => detection::alerts(a),
+        Command::Policy(a) => detection::policy(a),
+        Command::Baseline(a) => detection::baseline(a),
+        Command::Serve(a) => serve::run(a),
+        Command::User(a) => user::run(a),
+        Command::Demo(a) => demo::run(a),
     };
     match result {
         Ok(code) => code,

@@ -41,6 +41,8 @@ pub struct SenseArgs {
     pub buffer_mib: i32,
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub detect: crate::detection::DetectArgs,
 }
 
 pub fn run(args: SenseArgs) -> Result<ExitCode> {
@@ -81,11 +83,16 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         None => None,
     };
     let key = format!("live:{}:{}", args.iface, now_ns());
+    let detection =
+        crate::detection::setup(args.config.as_deref(), &args.detect, store.as_ref(), true)?;
     let mut sinks = Sinks {
         store,
         events,
         flush_each_batch: true,
-        hook: None,
+        hook: match &detection {
+            Some(d) => Some(d.hook(&args.detect, true)?),
+            None => None,
+        },
     };
     let run_id = match sinks.store.as_mut() {
         Some(s) => Some(s.begin_run(now_ns(), &[format!("iface:{}", args.iface)], &key)?),
@@ -133,6 +140,10 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
     } = pipe.finish()?;
     let (received, dropped, if_dropped) =
         kstats.map_or((0, 0, 0), |s| (s.received, s.dropped, s.if_dropped));
+    let detected = match &detection {
+        Some(d) => Some(d.finish(sinks.store.as_mut(), &format!("iface:{}", args.iface))?),
+        None => None,
+    };
     if let Some(store) = sinks.store.as_mut() {
         store.put_assets(&key, &assets)?;
         if let Some(id) = run_id {
@@ -160,10 +171,16 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         eprintln!(
             "  kernel: received {received}, dropped {dropped}, interface dropped {if_dropped}"
         );
+        if let Some(d) = &detected {
+            d.print();
+        }
     }
     if let Some(e) = error {
         eprintln!("sluice: error: {e}");
         return Ok(ExitCode::from(2));
+    }
+    if detected.is_some_and(|d| d.failed) {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

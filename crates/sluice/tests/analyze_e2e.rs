@@ -345,7 +345,17 @@ fn two_workers_give_the_same_results_as_one() {
     let mut results = Vec::new();
     for (w, db) in [("1", "one.db"), ("2", "two.db")] {
         let out = run(
-            &["analyze", p, "--db", db, "--workers", w, "--events", "-", "-q"],
+            &[
+                "analyze",
+                p,
+                "--db",
+                db,
+                "--workers",
+                w,
+                "--events",
+                "-",
+                "-q",
+            ],
             dir.path(),
         );
         assert!(out.status.success());

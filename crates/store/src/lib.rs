@@ -103,10 +103,12 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(sq)?;
         // Bulk analysis writes large batches: a bigger page cache and fewer WAL
         // checkpoints keep the writer ahead of the parser.
-        conn.pragma_update(None, "cache_size", -16_384).map_err(sq)?;
+        conn.pragma_update(None, "cache_size", -16_384)
+            .map_err(sq)?;
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)
             .map_err(sq)?;
-        conn.pragma_update(None, "temp_store", "MEMORY").map_err(sq)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(sq)?;
         schema::migrate(&mut conn).map_err(|source| StoreError::Migration {
             path: p.clone(),
             source,

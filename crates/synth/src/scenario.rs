@@ -16,7 +16,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 /// Names accepted by [`write_scenario`].
-pub const SCENARIOS: &[&str] = &["benign", "oldsmar", "pivot", "s7_stop", "recon", "demo"];
+pub const SCENARIOS: &[&str] = &[
+    "benign",
+    "vendor_day",
+    "oldsmar",
+    "pivot",
+    "s7_stop",
+    "recon",
+    "demo",
+];
 
 /// Capture start of every scenario: 2021-02-05 13:00:00 UTC (the day of Oldsmar).
 pub const START_NS: i64 = 1_612_530_000 * SEC;
@@ -978,9 +986,19 @@ fn background(p: &mut Plant, vendor_at: Option<i64>) -> Result<(), ScenarioError
 }
 
 /// Normal operation for `duration`: HMI polling and setpoint changes inside the
-/// envelope, historian reads, engineering reads, office web traffic, one vendor support
-/// session through the jump host.
+/// envelope, historian reads, engineering reads, office web traffic. (No remote access:
+/// the example policy demands MFA through a jump host or gate for it, which a plain
+/// vendor VNC session cannot show; see `vendor_day` for that case.)
 pub fn benign(seed: u64, duration: Duration) -> Result<Trace, ScenarioError> {
+    let mut p = Plant::new(seed, duration);
+    p.plan_operator_writes(None);
+    background(&mut p, None)?;
+    Ok(p.write_trace())
+}
+
+/// A benign day plus one vendor support session (VNC with a password) from the
+/// Internet to the DMZ jump host.
+pub fn vendor_day(seed: u64, duration: Duration) -> Result<Trace, ScenarioError> {
     let mut p = Plant::new(seed, duration);
     p.plan_operator_writes(None);
     let vendor_at = p.start + p.rng.range(30, 50) * SEC;
@@ -1247,6 +1265,7 @@ pub fn write_scenario(name: &str, seed: u64, out: &mut impl Write) -> io::Result
 pub fn build(name: &str, seed: u64) -> Result<Trace, ScenarioError> {
     match name {
         "benign" => benign(seed, Duration::from_secs(120)),
+        "vendor_day" => vendor_day(seed, Duration::from_secs(120)),
         "oldsmar" => oldsmar(seed),
         "pivot" => pivot(seed),
         "s7_stop" => s7_stop(seed),

@@ -174,7 +174,15 @@ fn benign_fields() {
     assert!(http.iter().all(|r| r[0] == "nginx/1.18.0"));
     let dns = fields(&file, "dns.flags.response==1", &["dns.qry.name", "dns.a"]);
     assert!(!dns.is_empty() && dns.iter().all(|r| !r[1].is_empty()));
+    // No remote access on a benign day; the vendor session is in `vendor_day`.
     let vnc = fields(&file, "vnc.security_type", &["ip.src", "vnc.security_type"]);
+    assert!(vnc.is_empty(), "{vnc:?}");
+    let vendor = scenario_file("vendor_day", "fields");
+    let vnc = fields(
+        &vendor,
+        "vnc.security_type",
+        &["ip.src", "vnc.security_type"],
+    );
     assert_eq!(
         vnc,
         vec![vec!["10.30.0.5".to_string(), "2".to_string()]],
