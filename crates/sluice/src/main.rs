@@ -4,6 +4,7 @@
 mod analyze;
 mod demo;
 mod detection;
+mod gate;
 mod pipeline;
 mod query;
 mod sense;
@@ -54,6 +55,8 @@ enum Command {
     User(user::UserArgs),
     /// First run: simulated water-plant traffic with an intrusion, analysed, console served.
     Demo(demo::DemoArgs),
+    /// Zero-trust Modbus/TCP gateway: TLS roles, MFA approvals, safety envelopes, audit.
+    Gate(gate::GateArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::User(a) => user::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Gate(a) => gate::run(a),
     };
     match result {
         Ok(code) => code,
