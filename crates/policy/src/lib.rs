@@ -25,6 +25,10 @@ mod load;
 mod lpm;
 mod matrix;
 mod model;
+/// The example policy of `DESIGN.md` ("Policy file", the Riverside Water Treatment
+/// plant), verbatim: the contract every policy change must keep loading.
+pub const EXAMPLE: &str = include_str!("example.toml");
+
 pub mod protocols;
 mod raw;
 mod suggest;

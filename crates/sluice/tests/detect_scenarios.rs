@@ -8,73 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The example policy of DESIGN.md, verbatim.
-const EXAMPLE_POLICY: &str = r#"[site]
-name = "Riverside Water Treatment"
-
-[[zone]]
-name = "control"
-level = 1
-cidrs = ["10.10.1.0/24"]
-security_level_target = 3
-
-[[zone]]
-name = "supervisory"
-level = 2
-cidrs = ["10.10.2.0/24"]
-
-[[zone]]
-name = "operations"
-level = 3
-cidrs = ["10.10.3.0/24"]
-
-[[zone]]
-name = "dmz"
-level = 3.5
-cidrs = ["10.30.0.0/24"]
-
-[[zone]]
-name = "enterprise"
-level = 4
-cidrs = ["10.20.0.0/16"]
-
-[[conduit]]
-name = "hmi-to-plc"
-from = "supervisory"
-to = "control"
-protocols = ["modbus", "s7comm", "enip"]
-access = "read-write"
-clients = ["10.10.2.20", "10.10.2.40"]
-
-[[conduit]]
-name = "historian-reads"
-from = "operations"
-to = ["supervisory", "control"]
-protocols = ["modbus"]
-access = "read"
-clients = ["10.10.3.30"]
-
-[[conduit]]
-name = "vendor-remote-access"
-from = "external"
-to = "dmz"
-protocols = ["rdp", "ssh", "vnc"]
-servers = ["10.30.0.5"]
-requires_mfa = true
-
-[[conduit]]
-name = "office-internet"
-from = "enterprise"
-to = "external"
-protocols = ["http", "tls", "dns"]
-
-[[envelope]]
-device = "10.10.1.10"
-unit = 1
-register = 5        # holding register, 0-based protocol address
-min = 50
-max = 200
-max_step = 50
-"#;
+const EXAMPLE_POLICY: &str = sluice_policy::EXAMPLE;
 
 const SEED: u64 = 7;
 
