@@ -9,9 +9,15 @@
 //!   only conduits, writers per register range);
 //! - **dangerous operations** and other protocol rules, as data ([`rules`]): TOML files
 //!   compiled in plus users' own directories;
-//! - **safety envelopes**: every written value (Modbus holding registers, DNP3 analog
-//!   outputs) against min / max / max step, with the last value written or read at that
-//!   address as the old value;
+//! - **safety envelopes**: every written value against min / max / max step, with the
+//!   last value written (or, for Modbus and DNP3, read) at that point as the old value.
+//!   Envelopes name a device, a unit and a register; per protocol the point is: Modbus
+//!   holding register (unit id), DNP3 analog output index (outstation), S7 byte offset of
+//!   a typed data block or flag element (unit = DB number, 0 for the M area), IEC 104
+//!   IOA of an executed command or setpoint (unit = common address), BACnet object
+//!   instance of a present-value write (unit = object type number), and CIP tag or
+//!   attribute writes by envelope `name` (the tag, or `0xCLASS/INSTANCE/ATTRIBUTE`) with
+//!   the element index as the register (0 for a scalar);
 //! - **remote access** into levels 0-3, **scans** and protocol sweeps (thresholds);
 //! - **baseline** deviations, when a learned [`baseline::Baseline`] is given.
 //!
@@ -71,7 +77,7 @@ pub use baseline::{Baseline, BaselineIndex, Learner};
 pub use error::DetectError;
 pub use rules::{Anomaly, Kind, Rule, RuleSet, ScanKind};
 
-use facts::{Seen, Table, Touch};
+use facts::{PointKey, PointWrite, Seen, Table, Touch};
 use rules::GroupBy;
 use util::{is_remote_access, protocols_on_port, stable_id};
 
@@ -319,6 +325,7 @@ pub struct Detector {
     next_gc: i64,
     touches: Vec<Touch>,
     seen: Vec<Seen>,
+    points: Vec<PointWrite>,
     stats: DetectStats,
 }
 
@@ -380,6 +387,7 @@ impl Detector {
             next_gc: i64::MIN,
             touches: Vec::new(),
             seen: Vec::new(),
+            points: Vec::new(),
             stats: DetectStats::default(),
         };
         for r in rules {
@@ -559,17 +567,75 @@ impl Detector {
             .filter(|_| !self.envelope_rules.is_empty())
         {
             for s in seen.iter().filter(|s| s.written) {
+                let covered = s.table == Table::HOLDING_REGISTER
+                    || s.table == Table::dnp3(40)
+                    || s.table == Table::dnp3(41);
+                if !covered {
+                    continue;
+                }
+                let key = PointKey::Number {
+                    unit: s.unit,
+                    register: s.address,
+                };
+                let Some(env) = facts::find_envelope(&policy, server, &key) else {
+                    continue;
+                };
+                let label = if s.table == Table::HOLDING_REGISTER {
+                    format!("register {} (unit {})", s.address, s.unit)
+                } else {
+                    format!(
+                        "{} index {} (outstation {})",
+                        if s.table == Table::dnp3(41) {
+                            "analog output"
+                        } else {
+                            "analog output status"
+                        },
+                        s.address,
+                        s.unit
+                    )
+                };
+                let p = PointWrite {
+                    table: s.table,
+                    key,
+                    unit: s.unit,
+                    address: s.address,
+                    value: s.value,
+                    label,
+                };
                 self.envelope(
                     ev,
-                    &policy,
+                    env,
                     server,
-                    s,
+                    &p,
                     function,
                     fc,
                     window_name.as_deref(),
                     out,
                 );
             }
+            // S7, IEC 104, CIP and BACnet writes: the same check, then the value is
+            // remembered as the point's last one.
+            let mut points = std::mem::take(&mut self.points);
+            facts::written_points(record, &mut points);
+            for p in &points {
+                if let Some(env) = facts::find_envelope(&policy, server, &p.key) {
+                    self.envelope(
+                        ev,
+                        env,
+                        server,
+                        p,
+                        function,
+                        fc,
+                        window_name.as_deref(),
+                        out,
+                    );
+                }
+                let k = (server, p.unit, p.table, p.address);
+                if self.last_values.len() < MAX_STATE || self.last_values.contains_key(&k) {
+                    self.last_values.insert(k, p.value);
+                }
+            }
+            self.points = points;
         }
         for s in &seen {
             if s.table == Table::HOLDING_REGISTER || s.table.0 >= 1000 || s.table == Table::COIL {
@@ -921,32 +987,23 @@ impl Detector {
     fn envelope(
         &mut self,
         ev: &Event,
-        policy: &Policy,
+        env: &sluice_policy::Envelope,
         server: IpAddr,
-        s: &Seen,
+        p: &PointWrite,
         function: Option<&str>,
         fc: Option<u32>,
         window: Option<&str>,
         out: &mut Vec<Event>,
     ) {
-        let covered = s.table == Table::HOLDING_REGISTER
-            || s.table == Table::dnp3(40)
-            || s.table == Table::dnp3(41);
-        if !covered {
-            return;
-        }
-        let Ok(register) = u16::try_from(s.address) else {
-            return;
-        };
-        let unit = u8::try_from(s.unit).unwrap_or(0);
-        let Some(env) = policy.envelope(server, unit, register) else {
-            return;
+        let register = match &p.key {
+            PointKey::Number { register, .. } => *register,
+            PointKey::Name { index, .. } => *index,
         };
         let old = self
             .last_values
-            .get(&(server, s.unit, s.table, s.address))
+            .get(&(server, p.unit, p.table, p.address))
             .copied();
-        let Some(b) = env.check(old, s.value) else {
+        let Some(b) = env.check(old, p.value) else {
             return;
         };
         if b.kind == sluice_policy::BreachKind::StepTooLarge
@@ -978,8 +1035,9 @@ impl Detector {
             r.vars = vec![
                 ("old", old.map(num).unwrap_or_else(|| "unknown".into())),
                 ("new", num(b.new)),
+                ("point", p.label.clone()),
                 ("register", register.to_string()),
-                ("unit", s.unit.to_string()),
+                ("unit", p.unit.to_string()),
                 ("min", num(b.min)),
                 ("max", num(b.max)),
                 (
@@ -990,9 +1048,13 @@ impl Detector {
             ];
             let d = &mut r.details;
             d.insert("device".into(), Value::String(server.to_string()));
-            d.insert("unit".into(), Value::from(s.unit));
-            d.insert("table".into(), Value::String(s.table.name()));
+            d.insert("unit".into(), Value::from(p.unit));
+            d.insert("table".into(), Value::String(p.table.name()));
             d.insert("register".into(), Value::from(register));
+            d.insert("point".into(), Value::String(p.label.clone()));
+            if let PointKey::Name { name, .. } = &p.key {
+                d.insert("name".into(), Value::String(name.clone()));
+            }
             d.insert("old_value".into(), old.map_or(Value::Null, |o| json!(o)));
             d.insert("new_value".into(), json!(b.new));
             d.insert("min".into(), json!(b.min));

@@ -21,6 +21,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "window",
     "old",
     "new",
+    "point",
     "register",
     "unit",
     "min",

@@ -11,12 +11,14 @@
 //!
 //! Layers: [`frame`] (Ethernet/802.1Q, IPv4/IPv6, TCP, UDP, ICMP, ARP into a reusable
 //! buffer), [`session`] (clock, seeded RNG, TCP sessions, UDP flows, sinks), [`app`]
-//! (Modbus/TCP, S7comm, RFB/VNC, HTTP, DNS, TLS), [`scenario`] (the plant) and
-//! [`replicate`] (benchmark captures).
+//! (Modbus/TCP, S7comm, RFB/VNC, HTTP, DNS, TLS), [`scenario`] (the plant),
+//! [`replicate`] (benchmark captures) and [`realstack`] (the plant's scenarios played by
+//! real protocol stacks on loopback, captured with tcpdump and rewritten to the plant).
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod frame;
+pub mod realstack;
 pub mod replicate;
 pub mod scenario;
 pub mod session;

@@ -1,6 +1,7 @@
 //! `sluice-synth`: writes the project's own captures.
 #![forbid(unsafe_code)]
 use clap::{Parser, Subcommand};
+use sluice_synth::realstack;
 use sluice_synth::replicate::{self, Options};
 use sluice_synth::scenario::{self, SCENARIOS};
 use std::fs::File;
@@ -54,6 +55,23 @@ enum Cmd {
         /// Input captures (pcap or pcapng, optionally gzip-compressed).
         inputs: Vec<PathBuf>,
     },
+    /// Plays a scenario with real protocol stacks (pymodbus, python-snap7, Xvnc +
+    /// vncdotool, http.server + urllib, nmap) on loopback addresses, captures it with
+    /// tcpdump and rewrites it to the plant's addresses (needs root and the stacks).
+    Realstack {
+        /// One of: benign, oldsmar, pivot, s7_stop, recon.
+        name: String,
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The Python with the stacks (default: $SLUICE_REALSTACK_PYTHON, the
+        /// workspace's target/gate-venv, python3).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Also keep the raw loopback capture.
+        #[arg(long)]
+        keep_raw: Option<PathBuf>,
+    },
     /// Lists the scenario names.
     List,
 }
@@ -70,6 +88,28 @@ fn run(cli: Cli) -> Result<(), String> {
             for s in SCENARIOS {
                 println!("{s}");
             }
+            for s in realstack::SCENARIOS {
+                println!("realstack {s}");
+            }
+            Ok(())
+        }
+        Cmd::Realstack {
+            name,
+            output,
+            python,
+            keep_raw,
+        } => {
+            let opts = realstack::Options { python, keep_raw };
+            let r = realstack::generate(&name, &output, &opts).map_err(|e| e.to_string())?;
+            eprintln!(
+                "{}: real-stack scenario {name}: {} packets captured on 127.{}.0.0/16, {} written ({} segments cut to the MSS) in {:.1} s",
+                output.display(),
+                r.stats.read,
+                r.block,
+                r.stats.written,
+                r.stats.split,
+                r.elapsed.as_secs_f64()
+            );
             Ok(())
         }
         Cmd::Scenario { name, seed, output } => {
