@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod assess;
 mod demo;
 mod detection;
 mod gate;
@@ -57,6 +58,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Zero-trust Modbus/TCP gateway: TLS roles, MFA approvals, safety envelopes, audit.
     Gate(gate::GateArgs),
+    /// Evidence-based IEC 62443 / NIST CSF 2.0 / CIS assessment: scores, gaps, roadmap.
+    Assess(assess::AssessArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::User(a) => user::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Gate(a) => gate::run(a),
+        Command::Assess(a) => assess::run(a),
     };
     match result {
         Ok(code) => code,

@@ -80,6 +80,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_ts ON alerts (ts);
     CREATE INDEX alerts_rule ON alerts (rule_id, ts);
     CREATE INDEX alerts_chain ON alerts (chain_id);",
+    // Governance assessments (sluice-assess): one row per assessment with its full JSON,
+    // and each control's status for trend queries (console compliance page, diff).
+    "CREATE TABLE assessments (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        frameworks TEXT NOT NULL,
+        site TEXT,
+        assessed INTEGER NOT NULL,
+        satisfied INTEGER NOT NULL,
+        partial INTEGER NOT NULL,
+        not_satisfied INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX assessments_created ON assessments (created);
+    CREATE TABLE assessment_controls (
+        assessment_id INTEGER NOT NULL REFERENCES assessments (id) ON DELETE CASCADE,
+        control TEXT NOT NULL,
+        framework TEXT NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (assessment_id, control)
+    );
+    CREATE INDEX assessment_controls_control ON assessment_controls (control, assessment_id);",
 ];
 
 /// Number of schema versions this build knows.
