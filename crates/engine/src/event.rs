@@ -122,12 +122,33 @@ impl Event {
 
     /// A stable id of this event (flow id + sequence).
     pub fn id(&self) -> String {
+        let mut s = String::with_capacity(24);
+        self.write_id(&mut s);
+        s
+    }
+
+    /// Appends the event id to `out` (no allocation when `out` has room).
+    pub fn write_id(&self, out: &mut String) {
+        use std::fmt::Write;
         if let Body::Alert(a) = &self.body {
-            return a.id.clone();
+            out.push_str(&a.id);
+            return;
         }
-        match self.flow_uid {
-            Some(u) => format!("{}-{}", uid_string(u), self.seq),
-            None => format!("T{:x}-{}", self.ts, self.seq),
+        // Writing into a String cannot fail.
+        let _ = match self.flow_uid {
+            Some(u) => write!(out, "F{u:016x}-{}", self.seq),
+            None => write!(out, "T{:x}-{}", self.ts, self.seq),
+        };
+    }
+
+    /// Appends the event's JSON line (no newline) to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        if let Err(e) = serde_json::to_writer(&mut *out, self) {
+            out.truncate(start);
+            out.extend_from_slice(
+                format!("{{\"error\":\"event serialization failed: {e}\"}}").as_bytes(),
+            );
         }
     }
 

@@ -65,6 +65,20 @@ pub enum EndReason {
     EndOfCapture,
 }
 
+impl EndReason {
+    /// The name used in events and the store (`idle_timeout`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Fin => "fin",
+            EndReason::Rst => "rst",
+            EndReason::IdleTimeout => "idle_timeout",
+            EndReason::ActiveTimeout => "active_timeout",
+            EndReason::Evicted => "evicted",
+            EndReason::EndOfCapture => "end_of_capture",
+        }
+    }
+}
+
 /// Index of the originator (client, 0) and responder (server, 1) in per-side arrays.
 pub const ORIG: usize = 0;
 pub const RESP: usize = 1;

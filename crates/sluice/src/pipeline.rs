@@ -8,11 +8,16 @@ use sluice_engine::shard::ShardedEngine;
 use sluice_engine::{Engine, EngineConfig, Stats};
 use sluice_store::Store;
 use std::io::Write;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::thread::{self, JoinHandle};
 
 /// Events handed to the writer thread per batch.
-const BATCH: usize = 8192;
+const BATCH: usize = 4096;
+/// Batches that may wait for the writer (bounds the memory in flight).
+const QUEUE: usize = 4;
+/// Queued batches join one store transaction up to this many events: fewer, larger
+/// transactions rewrite each index page fewer times.
+const MAX_TXN: usize = 64 * 1024;
 
 /// Sees every batch of events before it is written, in order, on the writer thread; may
 /// append events (alerts). Called once more with an empty batch and `last = true` at the
@@ -28,57 +33,109 @@ pub struct Sinks {
     pub hook: Option<Hook>,
 }
 
+/// The writer's reusable buffers: every JSON line of a batch in one buffer.
+#[derive(Default)]
+struct Lines {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Lines {
+    fn fill(&mut self, batch: &[Event]) {
+        self.buf.clear();
+        self.ends.clear();
+        for e in batch {
+            e.write_json(&mut self.buf);
+            self.buf.push(b'\n');
+            self.ends.push(self.buf.len());
+        }
+    }
+
+    /// The JSON of each event (without its newline).
+    fn each(&self) -> Vec<&str> {
+        let mut out = Vec::with_capacity(self.ends.len());
+        let mut start = 0;
+        for &end in &self.ends {
+            // serde_json writes UTF-8 only.
+            out.push(std::str::from_utf8(&self.buf[start..end - 1]).unwrap_or("{}"));
+            start = end;
+        }
+        out
+    }
+}
+
 /// Writes one batch: JSON lines and the store (one transaction).
-fn write_batch(
-    sinks: &mut Sinks,
-    batch: &[Event],
-    json: &mut Vec<String>,
-    line: &mut Vec<u8>,
-) -> Result<()> {
-    json.clear();
+fn write_batch(sinks: &mut Sinks, batch: &[Event], lines: &mut Lines) -> Result<()> {
     if sinks.events.is_none() && sinks.store.is_none() {
         return Ok(());
     }
-    json.extend(batch.iter().map(Event::to_json));
+    lines.fill(batch);
     if let Some(out) = sinks.events.as_mut() {
-        line.clear();
-        for j in json.iter() {
-            line.extend_from_slice(j.as_bytes());
-            line.push(b'\n');
-        }
-        out.write_all(line).context("writing events")?;
+        out.write_all(&lines.buf).context("writing events")?;
         if sinks.flush_each_batch {
             out.flush().context("writing events")?;
         }
     }
     if let Some(store) = sinks.store.as_mut() {
-        store.insert_events(batch, json)?;
+        store.insert_events(batch, &lines.each())?;
     }
     Ok(())
 }
 
 fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>) {
     let mut result = Ok(());
-    let mut json = Vec::with_capacity(BATCH);
-    let mut line = Vec::with_capacity(64 * 1024);
+    let mut lines = Lines::default();
     let mut hook = sinks.hook.take();
-    for mut batch in rx {
+    // Rows written since the last commit. Batches already queued join one store
+    // transaction (bulk analysis: the writer is behind); it commits whenever the queue
+    // runs dry, so live capture commits every batch and its latency is unchanged.
+    let mut open_rows = 0usize;
+    loop {
+        let mut batch = match rx.try_recv() {
+            Ok(b) => b,
+            Err(TryRecvError::Empty) => {
+                if open_rows > 0 && result.is_ok() {
+                    result = commit(&mut sinks);
+                    open_rows = 0;
+                }
+                match rx.recv() {
+                    Ok(b) => b,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
         if result.is_err() {
             continue; // drain so the producers never block
         }
         if let Some(h) = hook.as_mut() {
             h(&mut batch, false);
         }
-        result = write_batch(&mut sinks, &batch, &mut json, &mut line);
+        if let Some(store) = sinks.store.as_mut() {
+            if open_rows == 0 {
+                result = store.begin().map_err(anyhow::Error::from);
+            }
+        }
+        if result.is_ok() {
+            open_rows += batch.len().max(1);
+            result = write_batch(&mut sinks, &batch, &mut lines);
+        }
+        if result.is_ok() && open_rows >= MAX_TXN {
+            result = commit(&mut sinks);
+            open_rows = 0;
+        }
     }
     if result.is_ok() {
         if let Some(h) = hook.as_mut() {
             let mut last = Vec::new();
             h(&mut last, true);
             if !last.is_empty() {
-                result = write_batch(&mut sinks, &last, &mut json, &mut line);
+                result = write_batch(&mut sinks, &last, &mut lines);
             }
         }
+    }
+    if result.is_ok() && open_rows > 0 {
+        result = commit(&mut sinks);
     }
     if let Some(out) = sinks.events.as_mut() {
         if let Err(e) = out.flush() {
@@ -89,6 +146,14 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
     }
     sinks.hook = hook;
     (sinks, result)
+}
+
+/// Commits the store's open transaction.
+fn commit(sinks: &mut Sinks) -> Result<()> {
+    if let Some(store) = sinks.store.as_mut() {
+        store.commit()?;
+    }
+    Ok(())
 }
 
 enum Engines {
@@ -115,7 +180,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// `workers` engine threads (1: the engine runs on the calling thread).
     pub fn new(cfg: EngineConfig, workers: usize, sinks: Sinks) -> Result<Pipeline> {
-        let (tx, rx) = sync_channel::<Vec<Event>>(2);
+        let (tx, rx) = sync_channel::<Vec<Event>>(QUEUE);
         let writer = thread::Builder::new()
             .name("sluice-writer".into())
             .spawn(move || writer_loop(rx, sinks))

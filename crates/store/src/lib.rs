@@ -10,7 +10,7 @@ pub use schema::SCHEMA_VERSION;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sluice_engine::assets::Asset;
-use sluice_engine::event::{uid_string, Body, Event};
+use sluice_engine::event::{Body, Event};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -165,15 +165,45 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts a batch of events in one transaction. `json[i]` is the JSON line of
-    /// `events[i]`. Rows already present (same id) are left as they are.
-    pub fn insert_events(&mut self, events: &[Event], json: &[String]) -> Result<()> {
-        let path = self.path.clone();
-        let sq = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sq)?;
+    /// Opens a transaction that the following [`Store::insert_events`] calls join until
+    /// [`Store::commit`]: bulk analysis commits many batches at once (fewer rewrites of
+    /// each index page); an interrupted run still leaves only whole transactions.
+    pub fn begin(&mut self) -> Result<()> {
+        if self.conn.is_autocommit() {
+            self.conn.execute_batch("BEGIN").map_err(self.err())?;
+        }
+        Ok(())
+    }
+
+    /// Commits the transaction opened by [`Store::begin`], if any.
+    pub fn commit(&mut self) -> Result<()> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("COMMIT").map_err(self.err())?;
+        }
+        Ok(())
+    }
+
+    /// Inserts a batch of events: in its own transaction, or in the one opened by
+    /// [`Store::begin`]. `json[i]` is the JSON line of `events[i]`. Rows already present
+    /// (same id) are left as they are.
+    pub fn insert_events<J: AsRef<str>>(&mut self, events: &[Event], json: &[J]) -> Result<()> {
+        let own = self.conn.is_autocommit();
+        if own {
+            self.conn.execute_batch("BEGIN").map_err(self.err())?;
+        }
+        let result = self.insert_rows(events, json);
+        if own {
+            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = self.conn.execute_batch(end).map_err(self.err());
+            result?;
+            return ended;
+        }
+        result
+    }
+
+    fn insert_rows<J: AsRef<str>>(&self, events: &[Event], json: &[J]) -> Result<()> {
+        let sq = &self.err();
+        let tx = &self.conn;
         {
             let mut flow_st = tx
                 .prepare_cached(
@@ -196,16 +226,36 @@ impl Store {
                      ON CONFLICT(id) DO UPDATE SET count = excluded.count, json = excluded.json",
                 )
                 .map_err(sq)?;
+            // Reused text buffers: no allocation per row.
+            let (mut id, mut flow_id, mut src_buf, mut dst_buf) =
+                (String::new(), String::new(), String::new(), String::new());
             for (e, j) in events.iter().zip(json) {
-                let src_ip = e.src.map(|s| s.ip.to_string());
-                let dst_ip = e.dst.map(|s| s.ip.to_string());
+                use std::fmt::Write;
+                let j = j.as_ref();
+                id.clear();
+                e.write_id(&mut id);
+                let src_ip = e.src.map(|s| {
+                    src_buf.clear();
+                    let _ = write!(src_buf, "{}", s.ip);
+                    src_buf.as_str()
+                });
+                let dst_ip = e.dst.map(|s| {
+                    dst_buf.clear();
+                    let _ = write!(dst_buf, "{}", s.ip);
+                    dst_buf.as_str()
+                });
+                let flow = e.flow_uid.map(|u| {
+                    flow_id.clear();
+                    let _ = write!(flow_id, "F{u:016x}");
+                    flow_id.as_str()
+                });
                 let src_port = e.src.map(|s| s.port);
                 let dst_port = e.dst.map(|s| s.port);
                 match &e.body {
                     Body::Flow(f) => {
                         flow_st
                             .execute(params![
-                                e.id(),
+                                id,
                                 f.start,
                                 f.end,
                                 src_ip,
@@ -216,9 +266,7 @@ impl Store {
                                 e.protocol,
                                 (f.packets[0] + f.packets[1]) as i64,
                                 (f.bytes[0] + f.bytes[1]) as i64,
-                                serde_json::to_value(f.end_reason)
-                                    .ok()
-                                    .and_then(|v| v.as_str().map(str::to_owned)),
+                                f.end_reason.as_str(),
                                 j
                             ])
                             .map_err(sq)?;
@@ -226,12 +274,12 @@ impl Store {
                     Body::Txn { record, .. } => {
                         ev_st
                             .execute(params![
-                                e.id(),
+                                id,
                                 e.ts,
                                 e.dataset(),
                                 "event",
                                 e.protocol,
-                                e.flow_uid.map(uid_string),
+                                flow,
                                 src_ip,
                                 src_port,
                                 dst_ip,
@@ -245,7 +293,7 @@ impl Store {
                     Body::Alert(a) => {
                         alert_st
                             .execute(params![
-                                e.id(),
+                                id,
                                 e.ts,
                                 a.rule_id,
                                 a.rule_name,
@@ -262,12 +310,12 @@ impl Store {
                     Body::Anomaly(a) => {
                         ev_st
                             .execute(params![
-                                e.id(),
+                                id,
                                 e.ts,
                                 e.dataset(),
                                 "event",
                                 a.protocol,
-                                e.flow_uid.map(uid_string),
+                                flow,
                                 src_ip,
                                 src_port,
                                 dst_ip,
@@ -281,7 +329,7 @@ impl Store {
                 }
             }
         }
-        tx.commit().map_err(sq)
+        Ok(())
     }
 
     /// Replaces the asset observations of one source (a set of capture files) and
@@ -437,4 +485,25 @@ pub struct Counts {
     pub assets: u64,
     pub runs: u64,
     pub alerts: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_flow::EndReason;
+
+    /// The store's `end_reason` column uses the same names as the JSON events.
+    #[test]
+    fn end_reason_names_match_the_events() {
+        for r in [
+            EndReason::Fin,
+            EndReason::Rst,
+            EndReason::IdleTimeout,
+            EndReason::ActiveTimeout,
+            EndReason::Evicted,
+            EndReason::EndOfCapture,
+        ] {
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json.as_str(), Some(r.as_str()));
+        }
+    }
 }
