@@ -15,6 +15,8 @@ use std::thread::{self, JoinHandle};
 const BATCH: usize = 4096;
 /// Batches that may wait for the writer (bounds the memory in flight).
 const QUEUE: usize = 4;
+/// Live batches (the events of one packet) that may wait for the writer.
+const QUEUE_LIVE: usize = 16 * 1024;
 /// Queued batches join one store transaction up to this many events: fewer, larger
 /// transactions rewrite each index page fewer times.
 const MAX_TXN: usize = 64 * 1024;
@@ -64,20 +66,24 @@ impl Lines {
     }
 }
 
-/// Writes one batch: JSON lines and the store (one transaction).
+/// Writes one batch: the store, then JSON lines. Live (`flush_each_batch`), the store
+/// commits before the lines leave, so a consumer that sees an event finds it stored.
 fn write_batch(sinks: &mut Sinks, batch: &[Event], lines: &mut Lines) -> Result<()> {
     if sinks.events.is_none() && sinks.store.is_none() {
         return Ok(());
     }
     lines.fill(batch);
+    if let Some(store) = sinks.store.as_mut() {
+        store.insert_events(batch, &lines.each())?;
+        if sinks.flush_each_batch {
+            store.commit()?;
+        }
+    }
     if let Some(out) = sinks.events.as_mut() {
         out.write_all(&lines.buf).context("writing events")?;
         if sinks.flush_each_batch {
             out.flush().context("writing events")?;
         }
-    }
-    if let Some(store) = sinks.store.as_mut() {
-        store.insert_events(batch, &lines.each())?;
     }
     Ok(())
 }
@@ -107,6 +113,16 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
         };
         if result.is_err() {
             continue; // drain so the producers never block
+        }
+        if sinks.flush_each_batch {
+            // Live: the small batches that queued while the last one was written go
+            // out together, in one commit: the batching follows the load.
+            while batch.len() < MAX_TXN {
+                match rx.try_recv() {
+                    Ok(more) => batch.extend(more),
+                    Err(_) => break,
+                }
+            }
         }
         if let Some(h) = hook.as_mut() {
             h(&mut batch, false);
@@ -180,7 +196,13 @@ pub struct Pipeline {
 impl Pipeline {
     /// `workers` engine threads (1: the engine runs on the calling thread).
     pub fn new(cfg: EngineConfig, workers: usize, sinks: Sinks) -> Result<Pipeline> {
-        let (tx, rx) = sync_channel::<Vec<Event>>(QUEUE);
+        // Live, a batch is the events of one packet: many may wait.
+        let queue = if sinks.flush_each_batch {
+            QUEUE_LIVE
+        } else {
+            QUEUE
+        };
+        let (tx, rx) = sync_channel::<Vec<Event>>(queue);
         let writer = thread::Builder::new()
             .name("sluice-writer".into())
             .spawn(move || writer_loop(rx, sinks))

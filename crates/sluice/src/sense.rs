@@ -78,6 +78,11 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
     } else {
         Some(Store::open(&args.db)?)
     };
+    // Live: checkpoints run beside the writer, so no commit stalls on one.
+    let checkpointer = match &store {
+        Some(s) => Some(s.background_checkpoints()?),
+        None => None,
+    };
     let events = match &args.events {
         Some(p) => Some(open_events(p)?),
         None => None,
@@ -161,6 +166,8 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
             store.finish_run(id, now_ns(), status, &stats.to_string())?;
         }
     }
+    // A last checkpoint: the database file holds everything.
+    drop(checkpointer);
     if !args.quiet {
         print_summary(
             &stats,
