@@ -19,10 +19,25 @@ mkdir -p "$DIR"
 [ -d "$STACKS" ] || { echo "bench: $STACKS not found (the shared data folder must sit beside the repo)"; exit 2; }
 
 cargo build --release -q -p sluice -p sluice-synth
-BIN=target/release
-CAP="$DIR/bench-$PACKETS.pcap"
+BIN="${CARGO_TARGET_DIR:-target}/release"
+P="../shared/data/pcaps"
+# (GOOSE, SV and Profinet RT are layer-2 only: replication copies IPv4 flows, so they
+# are not in the mix; Profinet's IP part, DCE/RPC CM, is.)
+EXTRA=("$P/iec61850-mms/mms-iti-iec61850-read.pcap"
+    "$P/opcua/opcua-icsnpp-open62541-mainloop.pcap" "$P/s7comm/s7commplus-icsnpp-s7comm-plus.pcap"
+    "$P/profinet/profinet-icsnpp-io-cm.pcapng" "$P/mqtt/mqtt-zeek-mqtt.pcap"
+    "$P/http/http-zeek-pipelined-requests.pcap" "$P/dns/dns-zeek-dynamic-update.pcap"
+    "$P/tls/tls-zeek-tls12.pcap" "$P/ssh/ssh-zeek-kex-curve25519.pcap" "$P/rdp/rdp-sv-rdp-003.pcap"
+    "$P/vnc/vnc-zeek-mac-to-linux.pcap" "$P/smb/smb-zeek-smb2-readwrite.pcap")
+CAP="$DIR/bench-mixed-$PACKETS.pcap"
 if [ ! -f "$CAP" ]; then
-    "$BIN/sluice-synth" replicate --packets "$PACKETS" -o "$CAP" "$STACKS"/*.pcap
+    "$BIN/sluice-synth" replicate --packets "$PACKETS" -o "$CAP.part" "$STACKS"/*.pcap "${EXTRA[@]}"
+    mv "$CAP.part" "$CAP"
+fi
+CORE="$DIR/bench-modbus-dnp3-$PACKETS.pcap"
+if [ ! -f "$CORE" ]; then
+    "$BIN/sluice-synth" replicate --packets "$PACKETS" -o "$CORE.part" "$STACKS/modbus.pcap" "$STACKS/dnp3.pcap"
+    mv "$CORE.part" "$CORE"
 fi
 BYTES=$(stat -c %s "$CAP")
 echo "capture: $CAP ($PACKETS packets, $BYTES bytes)"
@@ -49,6 +64,13 @@ measure "sluice-2-threads-store+json" "$BIN/sluice" analyze "$CAP" --db "$DIR/be
 rm -f "$DIR"/bench.db* "$DIR/events.json"
 measure "sluice-1-thread-no-store" "$BIN/sluice" analyze "$CAP" --no-db -q --workers 1
 measure "sluice-2-threads-no-store" "$BIN/sluice" analyze "$CAP" --no-db -q --workers 2
+# The Modbus/DNP3-only capture, single thread, for the per-packet comparison.
+MIXED="$CAP"; CAP="$CORE"
+rm -f "$DIR"/bench.db* "$DIR/events.json"
+measure "modbus-dnp3-1-thread-store+json" "$BIN/sluice" analyze "$CAP" --db "$DIR/bench.db" --events "$DIR/events.json" -q --workers 1
+rm -f "$DIR"/bench.db* "$DIR/events.json"
+measure "modbus-dnp3-1-thread-no-store" "$BIN/sluice" analyze "$CAP" --no-db -q --workers 1
+CAP="$MIXED"
 
 if [ "${SKIP_PEERS:-0}" != 1 ]; then
     if command -v tshark > /dev/null; then
@@ -80,6 +102,8 @@ for r in "${results[@]}"; do
 done
 echo
 ratio() { [ -n "${pps[$1]:-}" ] && [ -n "${pps[$2]:-}" ] && awk -v a="${pps[$1]}" -v b="${pps[$2]}" -v t="$1 / $2" 'BEGIN{printf "%-60s %.2fx\n", t, a/b}'; return 0; }
+ratio sluice-1-thread-store+json modbus-dnp3-1-thread-store+json
+ratio sluice-1-thread-no-store modbus-dnp3-1-thread-no-store
 ratio sluice-2-threads-store+json sluice-1-thread-store+json
 ratio sluice-2-threads-no-store sluice-1-thread-no-store
 ratio sluice-1-thread-store+json tshark-fields

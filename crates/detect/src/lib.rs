@@ -313,6 +313,9 @@ pub struct Detector {
     // State.
     judged: HashSet<u64>,
     last_values: HashMap<(IpAddr, u16, Table, u32), f64>,
+    /// Devices with a safety envelope: only their values are remembered (the old value
+    /// an envelope alert reports); remembering every value read grew without need.
+    envelope_devices: HashSet<IpAddr>,
     sessions: HashMap<IpAddr, Vec<Session>>,
     ra_flows: HashMap<u64, Arc<str>>,
     trackers: HashMap<(usize, IpAddr, Option<IpAddr>), Group>,
@@ -346,6 +349,11 @@ impl Detector {
             .cloned()
             .collect();
         let has_policy = cfg.policy.is_some();
+        let envelope_devices = cfg
+            .policy
+            .as_ref()
+            .map(|p| p.envelopes().iter().map(|e| e.device.to_canonical()).collect())
+            .unwrap_or_default();
         let has_baseline = cfg.baseline.is_some() && !cfg.learn;
         let mut d = Detector {
             policy: cfg.policy,
@@ -375,6 +383,7 @@ impl Detector {
             next_agg: 0,
             judged: HashSet::new(),
             last_values: HashMap::new(),
+            envelope_devices,
             sessions: HashMap::new(),
             ra_flows: HashMap::new(),
             trackers: HashMap::new(),
@@ -485,6 +494,17 @@ impl Detector {
             None => return false,
         };
         first.saturating_sub(start) > self.warmup
+    }
+
+    /// Remembers a point's value as its last one, for devices with an envelope.
+    fn remember(&mut self, server: IpAddr, unit: u16, table: Table, address: u32, value: f64) {
+        if !self.envelope_devices.contains(&server.to_canonical()) {
+            return;
+        }
+        let k = (server, unit, table, address);
+        if self.last_values.len() < MAX_STATE || self.last_values.contains_key(&k) {
+            self.last_values.insert(k, value);
+        }
     }
 
     fn on_txn(&mut self, ev: &Event, record: &Record, out: &mut Vec<Event>) {
@@ -630,19 +650,13 @@ impl Detector {
                         out,
                     );
                 }
-                let k = (server, p.unit, p.table, p.address);
-                if self.last_values.len() < MAX_STATE || self.last_values.contains_key(&k) {
-                    self.last_values.insert(k, p.value);
-                }
+                self.remember(server, p.unit, p.table, p.address, p.value);
             }
             self.points = points;
         }
         for s in &seen {
             if s.table == Table::HOLDING_REGISTER || s.table.0 >= 1000 || s.table == Table::COIL {
-                let k = (server, s.unit, s.table, s.address);
-                if self.last_values.len() < MAX_STATE || self.last_values.contains_key(&k) {
-                    self.last_values.insert(k, s.value);
-                }
+                self.remember(server, s.unit, s.table, s.address, s.value);
             }
         }
         // Protocol rules.
