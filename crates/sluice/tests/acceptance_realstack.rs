@@ -9,31 +9,14 @@
 //!
 //! When a stack is missing (no venv, no Xvnc, no nmap, no tcpdump, not root) a test
 //! prints `SKIP: <what> missing (scripts/test-all installs it)` and passes.
+mod common;
+
+use common::{ok, sluice};
 use serde_json::Value;
 use sluice_synth::realstack::{self, RealStackError};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn sluice(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(dir)
-        .env("SLUICE_DATA", dir.join("no-such-data"))
-        .output()
-        .expect("sluice runs")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use std::process::Command;
 
 fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.')

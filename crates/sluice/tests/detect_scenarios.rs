@@ -2,42 +2,17 @@
 //! the DESIGN.md example policy: the benign day, the Oldsmar intrusion (one chain), the
 //! IT-to-OT pivot, the S7 CPU stop, the reconnaissance sweep; plus re-analysis, exit
 //! codes, user rules, ATT&CK names, baselines, policy check / suggest and SIEM files.
+mod common;
+
+use common::{ok, shared, sluice};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// The example policy of DESIGN.md, verbatim.
 const EXAMPLE_POLICY: &str = sluice_policy::EXAMPLE;
 
 const SEED: u64 = 7;
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    p.is_dir().then_some(p)
-}
-
-fn sluice(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(dir)
-        // No ATT&CK data unless a test passes --attack (a `../shared` beside the
-        // temporary directory must not leak in).
-        .env("SLUICE_DATA", dir.join("no-such-data"))
-        .output()
-        .expect("sluice runs")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn scenario(dir: &Path, name: &str) -> PathBuf {
     let p = dir.join(format!("{name}.pcap"));

@@ -4,35 +4,13 @@
 #![allow(dead_code)]
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 pub const SEED: u64 = 7;
 
-pub fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    p.is_dir().then_some(p)
-}
-
-pub fn sluice(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .current_dir(dir)
-        // Nothing from a `../shared` beside the temporary directory leaks in.
-        .env("SLUICE_DATA", dir.join("no-such-data"))
-        .output()
-        .expect("sluice runs")
-}
-
-pub fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)] // each test binary uses its own part
+pub use common::{ok, shared, sluice};
 
 /// Writes scenario `name`, analyses it with the example policy into `<name>.db` (with
 /// `extra` options, e.g. `--no-detect`); returns the store path.
