@@ -300,6 +300,7 @@ fn main() {
         ("page", "/alerts/A00000007".into(), 200),
         ("page", "/flows".into(), 200),
         ("page", "/policy".into(), 200),
+        ("page", "/compliance".into(), 200),
         ("page", "/admin/audit".into(), 200),
         ("api", "/api/overview".into(), 200),
         ("api", "/api/assets".into(), 50),
@@ -315,6 +316,7 @@ fn main() {
         ("api", "/api/matrix".into(), 200),
         ("api", "/api/map".into(), 200),
         ("api", "/api/policy".into(), 200),
+        ("api", "/api/compliance".into(), 200),
         ("api", "/metrics".into(), 200),
     ];
     println!(

@@ -352,6 +352,55 @@ pub async fn policy(State(c): State<Console>) -> Response {
         .await)
 }
 
+/// Query of `GET /api/compliance`.
+#[derive(Deserialize, Default, Debug)]
+pub struct ComplianceQuery {
+    id: Option<String>,
+}
+
+/// `GET /api/compliance[?id=N]`: the newest (or chosen) assessment's summary and the trend
+/// (one point per stored assessment, oldest first). `latest` is null when there is none.
+pub async fn compliance(State(c): State<Console>, Query(q): Query<ComplianceQuery>) -> Response {
+    let id = match opt(&q.id) {
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => return json_error(StatusCode::BAD_REQUEST, "id must be a store id"),
+        },
+        None => None,
+    };
+    let db = c.db().path().display().to_string();
+    let r = c.db().run(move |conn| data::compliance(conn, id)).await;
+    match r {
+        Ok(v) if id.is_some() && v.latest.is_none() => {
+            json_error(StatusCode::NOT_FOUND, "no such assessment")
+        }
+        Ok(v) => {
+            let hint = v
+                .latest
+                .is_none()
+                .then(|| format!("no assessment in this store: run `sluice assess --db {db}`"));
+            Json(json!({
+                "tables": v.tables,
+                "latest": v.latest,
+                "trend": v.trend,
+                "hint": hint,
+            }))
+            .into_response()
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// `GET /api/compliance/{id}`: one stored assessment's JSON (store id or UUID).
+pub async fn compliance_one(State(c): State<Console>, Path(id): Path<String>) -> Response {
+    found(
+        c.db()
+            .run(move |conn| data::assessment_json(conn, &id))
+            .await,
+        "assessment",
+    )
+}
+
 /// `GET /api/users` (admin).
 pub async fn users(State(c): State<Console>) -> Response {
     ok(c.db().run(auth::list_users).await)
@@ -662,6 +711,24 @@ pub fn openapi_document() -> Value {
             "Object",
         ),
     );
+    add(
+        "/api/compliance",
+        get_op(
+            "Compliance: the newest (or chosen) governance assessment kept by `sluice assess` (counts by status, IEC 62443 SL-A vs SL-T per zone, CSF tier per function, top roadmap gaps with their phase) and the trend (one point per stored assessment, oldest first: share of controls satisfied)",
+            "viewer",
+            json!([{"name": "id", "in": "query", "schema": {"type": "integer"}, "description": "store id of an assessment other than the newest (404 when absent)"}]),
+            "Compliance",
+        ),
+    );
+    add(
+        "/api/compliance/{id}",
+        get_op(
+            "One stored assessment, as `sluice assess --format json` writes it (schema sluice.assessment/1)",
+            "viewer",
+            id_param("store id or UUID of the assessment"),
+            "Object",
+        ),
+    );
     add("/api/users", get_op("Users", "admin", json!([]), "Object"));
     add(
         "/api/users",
@@ -688,12 +755,29 @@ pub fn openapi_document() -> Value {
         "/metrics",
         json!({"get": {"summary": "Prometheus metrics (text format 0.0.4)", "description": "Needs authentication (a Bearer token of any role).", "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}, "401": {"$ref": "#/components/responses/Unauthorized"}}}}),
     );
+    let assessment_point = json!({"type": "object", "properties": {"id": {"type": "integer"}, "uuid": {"type": "string"}, "created_ns": {"type": "integer", "description": "ns since the epoch"}, "created": {"type": "string", "format": "date-time"}, "frameworks": {"type": "array", "items": {"type": "string"}}, "site": {"type": "string", "nullable": true}, "total": {"type": "integer", "description": "controls in scope"}, "assessed": {"type": "integer"}, "satisfied": {"type": "integer"}, "partial": {"type": "integer"}, "not_satisfied": {"type": "integer"}, "satisfied_pct": {"type": "number", "description": "satisfied / total, percent"}}});
+    let compliance_summary = json!({"type": "object", "properties": {
+                    "id": {"type": "integer"}, "uuid": {"type": "string"}, "created": {"type": "string", "format": "date-time"}, "site": {"type": "string", "nullable": true},
+                    "frameworks": {"type": "array", "items": {"type": "string"}},
+                    "counts": {"type": "object", "properties": {"total": {"type": "integer"}, "satisfied": {"type": "integer"}, "partial": {"type": "integer"}, "not_satisfied": {"type": "integer"}, "not_assessed": {"type": "integer"}, "not_applicable": {"type": "integer"}}},
+                    "satisfied_pct": {"type": "number"},
+                    "coverage": {"type": "array", "items": {"type": "object", "properties": {"framework": {"type": "string"}, "name": {"type": "string"}, "total": {"type": "integer"}, "assessed": {"type": "integer"}, "satisfied": {"type": "integer"}, "partial": {"type": "integer"}, "not_satisfied": {"type": "integer"}, "score": {"type": "number"}}}},
+                    "iec62443": {"type": "array", "items": {"type": "object", "properties": {"zone": {"type": "string"}, "level": {"type": "number", "nullable": true}, "sl_target": {"type": "integer", "nullable": true}, "sl_achieved": {"type": "integer"}, "below_target": {"type": "array", "items": {"type": "string"}}, "frs": {"type": "array", "items": {"type": "object", "properties": {"fr": {"type": "string"}, "title": {"type": "string", "nullable": true}, "sl_achieved": {"type": "integer"}, "sl_possible": {"type": "integer"}}}}}}},
+                    "csf": {"type": "array", "items": {"type": "object", "properties": {"function": {"type": "string"}, "title": {"type": "string", "nullable": true}, "tier": {"type": "integer"}, "tier_name": {"type": "string"}, "score": {"type": "number"}, "outcomes": {"type": "integer"}, "met": {"type": "integer"}, "partial": {"type": "integer"}}}},
+                    "gaps": {"type": "integer"}, "roadmap_steps": {"type": "integer"},
+                    "top_gaps": {"type": "array", "items": {"type": "object", "properties": {"check": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "string"}, "phase": {"type": "string"}, "priority": {"type": "number"}, "risk": {"type": "integer"}, "effort": {"type": "integer"}, "controls": {"type": "array", "items": {"type": "string"}}, "role": {"type": "string", "nullable": true}, "remediation": {"type": "string"}}}},
+                    "notes": {"type": "array", "items": {"type": "string"}}}});
+    let compliance = json!({"type": "object", "required": ["tables", "latest", "trend"], "properties": {
+                    "tables": {"type": "boolean", "description": "false: the store predates assessments"},
+                    "latest": {"allOf": [{"$ref": "#/components/schemas/ComplianceSummary"}], "nullable": true},
+                    "trend": {"type": "array", "items": {"$ref": "#/components/schemas/AssessmentPoint"}},
+                    "hint": {"type": "string", "nullable": true, "description": "what to run when there is no assessment"}}});
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Sluice console API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The plant's security picture as JSON: assets, alerts, flows, zones and conduits. Every route needs a signed-in session (cookie) or an API token (`sluice user token NAME`) sent as `Authorization: Bearer TOKEN`. Roles: viewer reads; analyst also acknowledges and assigns alerts; admin also manages users and reads the audit log."
+            "description": "The plant's security picture as JSON: assets, alerts, flows, zones and conduits, and the governance assessments (compliance). Every route needs a signed-in session (cookie) or an API token (`sluice user token NAME`) sent as `Authorization: Bearer TOKEN`. Roles: viewer reads; analyst also acknowledges and assigns alerts; admin also manages users and reads the audit log."
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
@@ -714,6 +798,9 @@ pub fn openapi_document() -> Value {
                 "Alert": {"type": "object", "properties": {"id": {"type": "string"}, "ts": {"type": "integer"}, "rule_id": {"type": "string"}, "rule_name": {"type": "string"}, "severity": {"type": "integer", "minimum": 1, "maximum": 100}, "severity_class": {"type": "string", "enum": data::SEVERITIES}, "technique_id": {"type": "string", "nullable": true}, "src_ip": {"type": "string", "nullable": true}, "dst_ip": {"type": "string", "nullable": true}, "src_zone": {"type": "string", "nullable": true}, "dst_zone": {"type": "string", "nullable": true}, "chain_id": {"type": "string", "nullable": true}, "count": {"type": "integer"}, "acknowledged": {"type": "boolean"}, "acknowledged_by": {"type": "string", "nullable": true}, "acknowledged_at": {"type": "integer", "nullable": true}, "assignee": {"type": "string", "nullable": true}}},
                 "Flow": {"type": "object", "properties": {"id": {"type": "string"}, "ts": {"type": "integer"}, "end_ts": {"type": "integer"}, "src_ip": {"type": "string"}, "src_port": {"type": "integer"}, "dst_ip": {"type": "string"}, "dst_port": {"type": "integer"}, "transport": {"type": "string"}, "protocol": {"type": "string", "nullable": true}, "packets": {"type": "integer"}, "bytes": {"type": "integer"}, "end_reason": {"type": "string", "nullable": true}}},
                 "Event": {"type": "object", "properties": {"id": {"type": "string"}, "ts": {"type": "integer"}, "dataset": {"type": "string"}, "protocol": {"type": "string", "nullable": true}, "src_ip": {"type": "string", "nullable": true}, "dst_ip": {"type": "string", "nullable": true}, "function_code": {"type": "integer", "nullable": true}, "function": {"type": "string", "nullable": true}, "flow_id": {"type": "string", "nullable": true}}},
+                "AssessmentPoint": assessment_point,
+                "ComplianceSummary": compliance_summary,
+                "Compliance": compliance,
                 "AssetPage": page_of("Asset"),
                 "AlertPage": page_of("Alert"),
                 "FlowPage": page_of("Flow"),

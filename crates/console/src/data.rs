@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::site::{Judgement, Site};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -1527,4 +1527,424 @@ pub fn top_violations(convs: &[Conversation], n: usize) -> Vec<ViolationView> {
     v.sort_by(order);
     v.truncate(n);
     v.into_iter().map(|(_, c)| ViolationView::of(c)).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Compliance: assessments kept by `sluice assess` (tables `assessments` and
+// `assessment_controls`). Read through SQL only; an older store without the tables, or a
+// row whose JSON cannot be read, gives an empty or partial view, never an error.
+// ---------------------------------------------------------------------------------------
+
+/// Most assessments the trend and the list show (the newest).
+pub const MAX_ASSESSMENTS: i64 = 1000;
+/// Roadmap steps the compliance summary lists.
+pub const TOP_GAPS: usize = 10;
+
+/// Whether a table exists.
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        params![name],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+/// Whether the store can hold assessments (an old store may lack the tables).
+pub fn has_assessment_tables(conn: &Connection) -> Result<bool> {
+    table_exists(conn, "assessments")
+}
+
+/// RFC 3339 with the fraction as `sluice assess list` prints it (microseconds, or
+/// nanoseconds when needed).
+fn rfc3339_ns(ns: i64) -> String {
+    let base = sluice_policy::format_rfc3339(ns);
+    let nanos = ns.rem_euclid(1_000_000_000);
+    let frac = if nanos % 1000 == 0 {
+        format!(".{:06}", nanos / 1000)
+    } else {
+        format!(".{nanos:09}")
+    };
+    format!("{}{frac}Z", base.trim_end_matches('Z'))
+}
+
+fn count_of(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Percent with one decimal; 0 when `total` is 0.
+fn percent(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        return 0.0;
+    }
+    (part as f64 * 1000.0 / total as f64).round() / 10.0
+}
+
+/// One stored assessment (a point of the trend, a row of the list).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AssessmentRow {
+    pub id: i64,
+    pub uuid: String,
+    /// When made, ns since the epoch.
+    pub created_ns: i64,
+    /// When made, RFC 3339.
+    pub created: String,
+    pub frameworks: Vec<String>,
+    pub site: Option<String>,
+    /// Controls in scope (every assessable control of the frameworks).
+    pub total: u64,
+    /// Decided by evidence or answers (satisfied + partial + not satisfied).
+    pub assessed: u64,
+    pub satisfied: u64,
+    pub partial: u64,
+    pub not_satisfied: u64,
+    /// satisfied / total, percent (one decimal).
+    pub satisfied_pct: f64,
+}
+
+/// The stored assessments, oldest first (the newest [`MAX_ASSESSMENTS`]); empty when the
+/// store has no assessment tables.
+pub fn assessment_rows(conn: &Connection) -> Result<Vec<AssessmentRow>> {
+    if !has_assessment_tables(conn)? {
+        return Ok(Vec::new());
+    }
+    let total_sql = if table_exists(conn, "assessment_controls")? {
+        "(SELECT COUNT(*) FROM assessment_controls c WHERE c.assessment_id = a.id)"
+    } else {
+        "NULL"
+    };
+    let sql = format!(
+        "SELECT id, uuid, created, frameworks, site, assessed, satisfied, partial, not_satisfied, {total_sql} \
+         FROM assessments a ORDER BY created DESC, id DESC LIMIT ?1"
+    );
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(params![MAX_ASSESSMENTS], |r| {
+        let created: i64 = r.get(2)?;
+        let frameworks: String = r.get(3)?;
+        let assessed = count_of(r.get(5)?);
+        let satisfied = count_of(r.get(6)?);
+        let total = r
+            .get::<_, Option<i64>>(9)?
+            .map(count_of)
+            .unwrap_or(assessed);
+        Ok(AssessmentRow {
+            id: r.get(0)?,
+            uuid: r.get(1)?,
+            created_ns: created,
+            created: rfc3339_ns(created),
+            frameworks: frameworks
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            site: r.get(4)?,
+            total,
+            assessed,
+            satisfied,
+            partial: count_of(r.get(7)?),
+            not_satisfied: count_of(r.get(8)?),
+            satisfied_pct: percent(satisfied, total),
+        })
+    })?;
+    let mut v = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    v.reverse();
+    Ok(v)
+}
+
+/// Controls by status.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct StatusCounts {
+    pub total: u64,
+    pub satisfied: u64,
+    pub partial: u64,
+    pub not_satisfied: u64,
+    pub not_assessed: u64,
+    pub not_applicable: u64,
+}
+
+/// Coverage of one framework (as the assessment computed it).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CoverageView {
+    pub framework: String,
+    pub name: String,
+    pub total: u64,
+    pub assessed: u64,
+    pub satisfied: u64,
+    pub partial: u64,
+    pub not_satisfied: u64,
+    /// satisfied (+ half of partial) / total, percent.
+    pub score: f64,
+}
+
+/// IEC 62443: one foundational requirement in a zone.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct FrView {
+    pub fr: String,
+    pub title: Option<String>,
+    pub sl_achieved: u8,
+    pub sl_possible: u8,
+}
+
+/// IEC 62443: one zone, achieved (SL-A) against target (SL-T).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ZoneView {
+    pub zone: String,
+    pub level: Option<f64>,
+    pub sl_target: Option<u8>,
+    pub sl_achieved: u8,
+    pub below_target: Vec<String>,
+    pub frs: Vec<FrView>,
+}
+
+/// NIST CSF: the tier of one function.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CsfView {
+    pub function: String,
+    pub title: Option<String>,
+    pub tier: u8,
+    pub tier_name: String,
+    pub score: f64,
+    pub outcomes: u64,
+    pub met: u64,
+    pub partial: u64,
+}
+
+/// One roadmap step (a failing check to fix) with its phase.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct GapView {
+    pub check: String,
+    pub title: String,
+    pub status: String,
+    pub phase: String,
+    pub priority: f64,
+    pub risk: u8,
+    pub effort: u8,
+    pub controls: Vec<String>,
+    pub role: Option<String>,
+    pub remediation: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StoredControl {
+    status: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StoredScores {
+    coverage: Vec<CoverageView>,
+    iec62443: Vec<ZoneView>,
+    csf: Vec<CsfView>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StoredPhase {
+    name: String,
+    items: Vec<GapView>,
+}
+
+/// The parts of a stored assessment's JSON the console shows (see `sluice_assess::model`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StoredAssessment {
+    created: Option<String>,
+    site: Option<String>,
+    frameworks: Vec<String>,
+    controls: Vec<StoredControl>,
+    scores: StoredScores,
+    gaps: Vec<serde::de::IgnoredAny>,
+    roadmap: Vec<StoredPhase>,
+    notes: Vec<String>,
+}
+
+/// One assessment as the compliance page shows it.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ComplianceSummary {
+    pub id: i64,
+    pub uuid: String,
+    /// When made, RFC 3339.
+    pub created: String,
+    pub site: Option<String>,
+    pub frameworks: Vec<String>,
+    /// Every assessable control of the frameworks, by status.
+    pub counts: StatusCounts,
+    /// satisfied / total, percent.
+    pub satisfied_pct: f64,
+    pub coverage: Vec<CoverageView>,
+    /// IEC 62443 SL-A against SL-T per zone.
+    pub iec62443: Vec<ZoneView>,
+    /// NIST CSF tier per function.
+    pub csf: Vec<CsfView>,
+    /// Controls not (fully) met.
+    pub gaps: u64,
+    /// Roadmap steps in all.
+    pub roadmap_steps: u64,
+    /// The first [`TOP_GAPS`] roadmap steps, in roadmap order (phase by phase).
+    pub top_gaps: Vec<GapView>,
+    /// Caveats from the assessment (and from reading it).
+    pub notes: Vec<String>,
+}
+
+fn summary_of(row: &AssessmentRow, json: Option<&str>) -> ComplianceSummary {
+    let mut notes = Vec::new();
+    let parsed: Option<StoredAssessment> = json.and_then(|j| match serde_json::from_str(j) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            notes.push(format!(
+                "the stored assessment JSON could not be read ({e}); only the counts kept beside it are shown"
+            ));
+            None
+        }
+    });
+    let Some(a) = parsed else {
+        return ComplianceSummary {
+            id: row.id,
+            uuid: row.uuid.clone(),
+            created: row.created.clone(),
+            site: row.site.clone(),
+            frameworks: row.frameworks.clone(),
+            counts: StatusCounts {
+                total: row.total,
+                satisfied: row.satisfied,
+                partial: row.partial,
+                not_satisfied: row.not_satisfied,
+                not_assessed: row.total.saturating_sub(row.assessed),
+                not_applicable: 0,
+            },
+            satisfied_pct: row.satisfied_pct,
+            notes,
+            ..ComplianceSummary::default()
+        };
+    };
+    let mut counts = StatusCounts::default();
+    for c in &a.controls {
+        counts.total += 1;
+        match c.status.as_str() {
+            "satisfied" => counts.satisfied += 1,
+            "partial" => counts.partial += 1,
+            "not-satisfied" => counts.not_satisfied += 1,
+            "not-applicable" => counts.not_applicable += 1,
+            _ => counts.not_assessed += 1,
+        }
+    }
+    let roadmap_steps = a.roadmap.iter().map(|p| p.items.len() as u64).sum();
+    let top_gaps = a
+        .roadmap
+        .into_iter()
+        .flat_map(|p| {
+            let name = p.name;
+            p.items.into_iter().map(move |mut i| {
+                if i.phase.is_empty() {
+                    i.phase = name.clone();
+                }
+                i
+            })
+        })
+        .take(TOP_GAPS)
+        .collect();
+    notes.extend(a.notes);
+    ComplianceSummary {
+        id: row.id,
+        uuid: row.uuid.clone(),
+        created: a.created.unwrap_or_else(|| row.created.clone()),
+        site: a.site.or_else(|| row.site.clone()),
+        frameworks: if a.frameworks.is_empty() {
+            row.frameworks.clone()
+        } else {
+            a.frameworks
+        },
+        satisfied_pct: percent(counts.satisfied, counts.total),
+        counts,
+        coverage: a.scores.coverage,
+        iec62443: a.scores.iec62443,
+        csf: a.scores.csf,
+        gaps: a.gaps.len() as u64,
+        roadmap_steps,
+        top_gaps,
+        notes,
+    }
+}
+
+/// The compliance view: one assessment's summary (`id`, or the newest) and the trend over
+/// every stored assessment (oldest first).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Compliance {
+    /// Whether the store has the assessment tables at all.
+    pub tables: bool,
+    /// The chosen (or newest) assessment; `None` when there is none (or no such id).
+    pub latest: Option<ComplianceSummary>,
+    /// One point per stored assessment, oldest first.
+    pub trend: Vec<AssessmentRow>,
+}
+
+/// The compliance view; `id` picks an assessment other than the newest.
+pub fn compliance(conn: &Connection, id: Option<i64>) -> Result<Compliance> {
+    if !has_assessment_tables(conn)? {
+        return Ok(Compliance::default());
+    }
+    let trend = assessment_rows(conn)?;
+    let pick = match id {
+        Some(n) => trend.iter().find(|r| r.id == n),
+        None => trend.last(),
+    };
+    let latest = match pick {
+        Some(row) => {
+            let json: Option<String> = conn
+                .query_row(
+                    "SELECT json FROM assessments WHERE id = ?1",
+                    params![row.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Some(summary_of(row, json.as_deref()))
+        }
+        None => None,
+    };
+    Ok(Compliance {
+        tables: true,
+        latest,
+        trend,
+    })
+}
+
+/// One stored assessment's JSON (as `sluice assess --format json` writes it), by store id
+/// or UUID. `None` when there is no such assessment or no assessment table.
+pub fn assessment_json(conn: &Connection, id: &str) -> Result<Option<Value>> {
+    if !has_assessment_tables(conn)? {
+        return Ok(None);
+    }
+    let id = id.trim();
+    let row: Option<(i64, String, String)> = match id.parse::<i64>() {
+        Ok(n) => conn
+            .query_row(
+                "SELECT id, uuid, json FROM assessments WHERE id = ?1",
+                params![n],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?,
+        Err(_) => conn
+            .query_row(
+                "SELECT id, uuid, json FROM assessments WHERE uuid = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?,
+    };
+    Ok(row.map(|(id, uuid, json)| {
+        serde_json::from_str(&json).unwrap_or_else(|e| {
+            serde_json::json!({
+                "id": id,
+                "uuid": uuid,
+                "error": format!("the stored assessment JSON could not be read: {e}"),
+            })
+        })
+    }))
 }

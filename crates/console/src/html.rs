@@ -115,6 +115,7 @@ const NAV: &[(&str, &str, Role)] = &[
     ("/alerts", "Alerts", Role::Viewer),
     ("/flows", "Flows", Role::Viewer),
     ("/policy", "Policy", Role::Viewer),
+    ("/compliance", "Compliance", Role::Viewer),
     ("/admin/users", "Users", Role::Admin),
     ("/admin/audit", "Audit log", Role::Admin),
 ];
@@ -308,6 +309,7 @@ body.bare{display:flex;min-height:100vh;align-items:center;justify-content:cente
 .matrix td.diag{background:#1f252b}
 .cell-seen{margin-top:3px}
 .bar{display:block;height:6px;border-radius:3px;background:#4aa3df}
+tr.on td{background:#22303b}
 @media (max-width:1100px){.g4{grid-template-columns:repeat(2,minmax(0,1fr))}.g21,.g3{grid-template-columns:1fr}}
 "#;
 

@@ -83,6 +83,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/flows/{id}", Need::Role(Role::Viewer)),
     ("GET", "/events/{id}", Need::Role(Role::Viewer)),
     ("GET", "/policy", Need::Role(Role::Viewer)),
+    ("GET", "/compliance", Need::Role(Role::Viewer)),
     ("GET", "/admin/users", Need::Role(Role::Admin)),
     ("POST", "/admin/users", Need::Role(Role::Admin)),
     ("POST", "/admin/users/{name}", Need::Role(Role::Admin)),
@@ -106,6 +107,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/matrix", Need::Role(Role::Viewer)),
     ("GET", "/api/map", Need::Role(Role::Viewer)),
     ("GET", "/api/policy", Need::Role(Role::Viewer)),
+    ("GET", "/api/compliance", Need::Role(Role::Viewer)),
+    ("GET", "/api/compliance/{id}", Need::Role(Role::Viewer)),
     ("GET", "/api/users", Need::Role(Role::Admin)),
     ("POST", "/api/users", Need::Role(Role::Admin)),
     ("GET", "/api/audit", Need::Role(Role::Admin)),
@@ -249,6 +252,7 @@ impl Console {
             .route("/flows/{id}", get(pages::flow))
             .route("/events/{id}", get(pages::event))
             .route("/policy", get(pages::policy))
+            .route("/compliance", get(pages::compliance))
             .route("/admin/users", get(pages::users).post(pages::user_add))
             .route("/admin/users/{name}", post(pages::user_change))
             .route("/admin/audit", get(pages::audit))
@@ -271,6 +275,8 @@ impl Console {
             .route("/api/matrix", get(api::matrix))
             .route("/api/map", get(api::map))
             .route("/api/policy", get(api::policy))
+            .route("/api/compliance", get(api::compliance))
+            .route("/api/compliance/{id}", get(api::compliance_one))
             .route("/api/users", get(api::users).post(api::user_add))
             .route("/api/audit", get(api::audit))
             .route_layer(axum::middleware::from_fn_with_state(self.clone(), guard))

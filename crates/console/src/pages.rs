@@ -1457,6 +1457,304 @@ pub async fn event(
 }
 
 // ---------------------------------------------------------------------------------------
+// Compliance
+// ---------------------------------------------------------------------------------------
+
+/// Query of the compliance page.
+#[derive(Deserialize, Default, Debug)]
+pub struct ComplianceParams {
+    id: Option<String>,
+}
+
+fn status_tag(status: &str) -> String {
+    let cls = match status {
+        "satisfied" => "tag ok",
+        "not-satisfied" => "tag bad",
+        _ => "tag",
+    };
+    format!(
+        "<span class=\"{cls}\">{}</span>",
+        E(&status.replace('-', " "))
+    )
+}
+
+/// `SL n` or a dash.
+fn sl(v: Option<u8>) -> String {
+    v.map_or_else(
+        || "<span class=\"muted\">–</span>".to_string(),
+        |x| format!("SL {x}"),
+    )
+}
+
+/// `GET /compliance[?id=N]`: the newest (or chosen) assessment and the trend.
+pub async fn compliance(
+    State(c): State<Console>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<ComplianceParams>,
+) -> Response {
+    let want = q.id.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
+    let r = c
+        .db()
+        .run(move |conn| {
+            let mut v = data::compliance(conn, want)?;
+            let missing = want.is_some() && v.latest.is_none() && !v.trend.is_empty();
+            if missing {
+                v = data::compliance(conn, None)?;
+            }
+            Ok((v, missing))
+        })
+        .await;
+    let (v, missing) = match r {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let mut b = String::with_capacity(32 * 1024);
+    let _ = write!(
+        b,
+        "<h1>Compliance <span class=\"sub\">{}</span></h1>",
+        E(c.site().name())
+    );
+    let Some(s) = &v.latest else {
+        let db = c.db().path().display().to_string();
+        let _ = write!(
+            b,
+            "<div class=\"panel\" id=\"compliance-empty\"><h2>No assessment yet</h2>\
+             <p>{}</p><p>Run <code>sluice assess --db {}</code> (add <code>--config sluice.toml</code> \
+             for the zones' security-level targets and <code>--answers FILE</code> for the questionnaire); \
+             every assessment is kept in the store and appears here, with the trend over time.</p></div>",
+            if v.tables {
+                "This store holds no governance assessment."
+            } else {
+                "This store has no assessment tables (it was written by an older Sluice)."
+            },
+            E(&db)
+        );
+        return render(&c, &p, "Compliance", "/compliance", &b);
+    };
+    if missing {
+        b.push_str(
+            "<p class=\"notice\">There is no such assessment in this store; showing the newest.</p>",
+        );
+    }
+    let newest = v.trend.last().is_some_and(|t| t.id == s.id);
+    let k = &s.counts;
+    let _ = write!(
+        b,
+        "<div class=\"panel\" id=\"compliance-summary\" data-id=\"{id}\"><h2>{which} assessment #{id} \
+         <span class=\"sub\">{created} · {fws}{site}</span></h2>\
+         <div class=\"grid g4\">\
+         <div class=\"panel kpi\"><div class=\"l\">Satisfied</div><div class=\"v ok\" id=\"count-satisfied\">{}</div><div class=\"d\">{}% of {} controls</div></div>\
+         <div class=\"panel kpi\"><div class=\"l\">Partial</div><div class=\"v\" id=\"count-partial\">{}</div><div class=\"d\">partly met</div></div>\
+         <div class=\"panel kpi{}\"><div class=\"l\">Not satisfied</div><div class=\"v\" id=\"count-not-satisfied\">{}</div><div class=\"d\">{} gaps · {} roadmap steps</div></div>\
+         <div class=\"panel kpi\"><div class=\"l\">Not assessed</div><div class=\"v\" id=\"count-not-assessed\">{}</div><div class=\"d\">no evidence and no answer{}</div></div>\
+         </div>",
+        num(k.satisfied),
+        s.satisfied_pct,
+        num(k.total),
+        num(k.partial),
+        if k.not_satisfied > 0 { " alarm" } else { "" },
+        num(k.not_satisfied),
+        num(s.gaps),
+        num(s.roadmap_steps),
+        num(k.not_assessed),
+        if k.not_applicable > 0 {
+            format!(" · {} not applicable", num(k.not_applicable))
+        } else {
+            String::new()
+        },
+        id = s.id,
+        which = if newest { "Latest" } else { "Earlier" },
+        created = E(&s.created),
+        fws = E(&s.frameworks.join(", ")),
+        site = s
+            .site
+            .as_deref()
+            .map(|x| format!(" · {}", esc(x)))
+            .unwrap_or_default(),
+    );
+    if !s.coverage.is_empty() {
+        b.push_str(
+            "<table id=\"coverage\"><tr><th>Framework</th><th class=\"num\">Controls</th><th class=\"num\">Assessed</th>\
+             <th class=\"num\">Satisfied</th><th class=\"num\">Partial</th><th class=\"num\">Not satisfied</th><th class=\"num\">Score</th></tr>",
+        );
+        for f in &s.coverage {
+            let _ = write!(
+                b,
+                "<tr data-framework=\"{}\"><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td></tr>",
+                E(&f.framework),
+                E(if f.name.is_empty() { &f.framework } else { &f.name }),
+                num(f.total),
+                num(f.assessed),
+                num(f.satisfied),
+                num(f.partial),
+                num(f.not_satisfied),
+                f.score
+            );
+        }
+        b.push_str("</table>");
+    }
+    b.push_str("</div>");
+    // IEC 62443 and CSF side by side.
+    b.push_str("<div class=\"grid g2\"><div class=\"panel\"><h2>IEC 62443-3-3: security level achieved vs target per zone</h2>");
+    if s.iec62443.is_empty() {
+        b.push_str(
+            "<p class=\"muted\">IEC 62443 was not assessed (or its catalogue was not loaded).</p>",
+        );
+    } else {
+        let mut frs: Vec<&str> = Vec::new();
+        for z in &s.iec62443 {
+            for f in &z.frs {
+                if !frs.contains(&f.fr.as_str()) {
+                    frs.push(&f.fr);
+                }
+            }
+        }
+        b.push_str("<table id=\"sl-table\"><tr><th>Zone</th><th>SL-T</th><th>SL-A</th>");
+        for f in &frs {
+            let _ = write!(b, "<th class=\"num\">{}</th>", E(f));
+        }
+        b.push_str("</tr>");
+        for z in &s.iec62443 {
+            let below = z.sl_target.is_some_and(|t| z.sl_achieved < t);
+            let _ = write!(
+                b,
+                "<tr data-zone=\"{}\" data-sl-t=\"{}\" data-sl-a=\"{}\"><td>{}</td><td>{}</td><td class=\"{}\">SL {}</td>",
+                E(&z.zone),
+                z.sl_target.map(|t| t.to_string()).unwrap_or_default(),
+                z.sl_achieved,
+                E(&z.zone),
+                sl(z.sl_target),
+                if below { "bad" } else if z.sl_target.is_some() { "ok" } else { "" },
+                z.sl_achieved
+            );
+            for f in &frs {
+                match z.frs.iter().find(|x| x.fr == *f) {
+                    Some(x) => {
+                        let low = z.sl_target.is_some_and(|t| x.sl_achieved < t);
+                        let _ = write!(
+                            b,
+                            "<td class=\"num{}\" title=\"{}: achieved {}, possible {}\">{}</td>",
+                            if low { " bad" } else { "" },
+                            E(x.title.as_deref().unwrap_or(&x.fr)),
+                            x.sl_achieved,
+                            x.sl_possible,
+                            x.sl_achieved
+                        );
+                    }
+                    None => b.push_str("<td class=\"num muted\">–</td>"),
+                }
+            }
+            b.push_str("</tr>");
+        }
+        b.push_str("</table><p class=\"muted\">SL-A per foundational requirement counts unassessed requirements as unmet; red: below the zone's target.</p>");
+    }
+    b.push_str("</div><div class=\"panel\"><h2>NIST CSF 2.0: tier per function</h2>");
+    if s.csf.is_empty() {
+        b.push_str(
+            "<p class=\"muted\">CSF was not assessed (or its catalogue was not loaded).</p>",
+        );
+    } else {
+        b.push_str("<table id=\"csf-table\"><tr><th>Function</th><th>Tier</th><th class=\"num\">Met</th><th class=\"num\">Partial</th><th class=\"num\">Outcomes</th><th class=\"num\">Score</th></tr>");
+        for f in &s.csf {
+            let _ = write!(
+                b,
+                "<tr data-function=\"{}\" data-tier=\"{}\"><td><b>{}</b> <span class=\"muted\">{}</span></td><td>{} <span class=\"muted\">{}</span></td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td></tr>",
+                E(&f.function),
+                f.tier,
+                E(&f.function),
+                E(f.title.as_deref().unwrap_or("")),
+                f.tier,
+                E(&f.tier_name),
+                num(f.met),
+                num(f.partial),
+                num(f.outcomes),
+                f.score
+            );
+        }
+        b.push_str("</table>");
+    }
+    b.push_str("</div></div>");
+    // Roadmap.
+    let _ = write!(
+        b,
+        "<div class=\"panel\"><h2>Top gaps on the roadmap <span class=\"sub\">the first {} of {} steps</span></h2>",
+        s.top_gaps.len(),
+        num(s.roadmap_steps)
+    );
+    if s.top_gaps.is_empty() {
+        b.push_str("<p class=\"ok\">No failing check: the roadmap is empty.</p>");
+    } else {
+        b.push_str("<table id=\"top-gaps\"><tr><th>Phase</th><th>Check</th><th>Status</th><th class=\"num\">Risk</th><th class=\"num\">Effort</th><th>Who</th><th>Controls</th><th>What to do</th></tr>");
+        for g in &s.top_gaps {
+            let shown: String = g
+                .controls
+                .iter()
+                .take(4)
+                .map(|k| format!("<span class=\"tag\">{}</span>", E(k)))
+                .collect();
+            let more = g.controls.len().saturating_sub(4);
+            let _ = write!(
+                b,
+                "<tr data-check=\"{}\"><td>{}</td><td><b>{}</b><div class=\"muted mono\">{}</div></td><td>{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                E(&g.check),
+                E(&g.phase),
+                E(&g.title),
+                E(&g.check),
+                status_tag(&g.status),
+                g.risk,
+                g.effort,
+                E(g.role.as_deref().unwrap_or("")),
+                shown,
+                if more > 0 {
+                    format!(" <span class=\"muted\">+{more}</span>")
+                } else {
+                    String::new()
+                },
+                E(&g.remediation)
+            );
+        }
+        b.push_str("</table>");
+    }
+    b.push_str("</div>");
+    // Trend and list.
+    let _ = write!(
+        b,
+        "<div class=\"grid g21\"><div class=\"panel chart\"><h2>Share of controls satisfied <span class=\"sub\">{} assessments</span></h2>{}</div>",
+        num(v.trend.len() as u64),
+        svg::compliance_trend(&v.trend)
+    );
+    b.push_str("<div class=\"panel\"><h2>Stored assessments</h2><table id=\"assessments\"><tr><th>#</th><th>When</th><th>Frameworks</th><th class=\"num\">Satisfied</th><th class=\"num\">Partial</th><th class=\"num\">Not sat.</th><th class=\"num\">Controls</th><th></th></tr>");
+    for t in v.trend.iter().rev() {
+        let on = if t.id == s.id { " class=\"on\"" } else { "" };
+        let _ = write!(
+            b,
+            "<tr{on} data-id=\"{id}\"><td><a href=\"/compliance?id={id}\">{id}</a></td><td class=\"mono\">{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td><a href=\"/api/compliance/{id}\">JSON</a></td></tr>",
+            E(&ts(t.created_ns)),
+            E(&t.frameworks.join(", ")),
+            num(t.satisfied),
+            num(t.partial),
+            num(t.not_satisfied),
+            num(t.total),
+            id = t.id
+        );
+    }
+    b.push_str("</table></div></div>");
+    if !s.notes.is_empty() {
+        b.push_str("<div class=\"panel\"><h2>Caveats</h2><ul class=\"muted\">");
+        for n in &s.notes {
+            let _ = write!(b, "<li>{}</li>", E(n));
+        }
+        b.push_str("</ul></div>");
+    }
+    render(&c, &p, "Compliance", "/compliance", &b)
+}
+
+// ---------------------------------------------------------------------------------------
 // Policy
 // ---------------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-//! SVG drawn by the server: the alert timeline, the Purdue map and enrolment QR codes.
-use crate::data::{Conversation, Timeline};
+//! SVG drawn by the server: the alert timeline, the compliance trend, the Purdue map and enrolment QR codes.
+use crate::data::{AssessmentRow, Conversation, Timeline};
 use crate::html::{esc, num, url, E};
 use crate::site::Site;
 use std::collections::{BTreeMap, HashMap};
@@ -117,6 +117,107 @@ pub fn timeline(t: &Timeline) -> String {
             L + plot_w * frac,
             H - 8.0,
             E(&label)
+        );
+    }
+    o.push_str("</svg>");
+    o
+}
+
+/// The compliance trend: one bar per stored assessment (share of controls satisfied, in
+/// time order) with a line through the tops. Each bar carries `data-id` and `data-pct`.
+pub fn compliance_trend(points: &[AssessmentRow]) -> String {
+    const W: f64 = 760.0;
+    const H: f64 = 210.0;
+    const L: f64 = 44.0;
+    const B: f64 = 26.0;
+    const T: f64 = 14.0;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<svg id=\"compliance-trend\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"Share of controls satisfied per assessment\" \
+         xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui,sans-serif\" font-size=\"11\">"
+    );
+    if points.is_empty() {
+        let _ = write!(
+            o,
+            "<text x=\"{}\" y=\"{}\" fill=\"#9aa4ad\" text-anchor=\"middle\" font-size=\"14\">No assessment in this store</text></svg>",
+            W / 2.0,
+            H / 2.0
+        );
+        return o;
+    }
+    let plot_w = W - L - 8.0;
+    let plot_h = H - B - T;
+    for v in [0u32, 25, 50, 75, 100] {
+        let y = T + plot_h - plot_h * f64::from(v) / 100.0;
+        let _ = write!(
+            o,
+            "<line x1=\"{L}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#343c45\"/>\
+             <text x=\"{}\" y=\"{:.1}\" fill=\"#9aa4ad\" text-anchor=\"end\">{v}%</text>",
+            W - 8.0,
+            L - 6.0,
+            y + 4.0
+        );
+    }
+    let n = points.len() as f64;
+    let bw = plot_w / n;
+    let gap = (bw * 0.25).min(10.0);
+    let bar_w = (bw - gap).clamp(1.0, 60.0);
+    let mut line = String::new();
+    for (i, p) in points.iter().enumerate() {
+        let pct = p.satisfied_pct.clamp(0.0, 100.0);
+        let cx = L + bw * (i as f64 + 0.5);
+        let h = plot_h * pct / 100.0;
+        let y = T + plot_h - h;
+        let _ = write!(
+            o,
+            "<rect class=\"trend-bar\" data-id=\"{}\" data-pct=\"{}\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{bar_w:.1}\" height=\"{h:.1}\" fill=\"#4aa3df\" fill-opacity=\"0.55\">\
+             <title>#{} {} · {} of {} controls satisfied ({}%)</title></rect>",
+            p.id,
+            p.satisfied_pct,
+            cx - bar_w / 2.0,
+            p.id,
+            E(&crate::html::ts(p.created_ns)),
+            num(p.satisfied),
+            num(p.total),
+            p.satisfied_pct
+        );
+        let _ = write!(line, "{}{cx:.1},{y:.1}", if i == 0 { "" } else { " " });
+        if points.len() <= 24 {
+            let _ = write!(
+                o,
+                "<text x=\"{cx:.1}\" y=\"{:.1}\" fill=\"#e6e9ec\" text-anchor=\"middle\">{}%</text>",
+                (y - 4.0).max(10.0),
+                p.satisfied_pct
+            );
+        }
+    }
+    let _ = write!(
+        o,
+        "<polyline points=\"{line}\" fill=\"none\" stroke=\"#3fb950\" stroke-width=\"2\"/>"
+    );
+    // Date labels: first, (middle,) last.
+    let mut labels = vec![(0usize, "start")];
+    if points.len() > 2 {
+        labels.push((points.len() / 2, "middle"));
+    }
+    if points.len() > 1 {
+        labels.push((points.len() - 1, "end"));
+    }
+    for (i, anchor) in labels {
+        let Some(p) = points.get(i) else { continue };
+        let cx = L + bw * (i as f64 + 0.5);
+        let x = match anchor {
+            "start" => (cx - bw / 2.0).max(L),
+            "end" => (cx + bw / 2.0).min(W - 8.0),
+            _ => cx,
+        };
+        let date = crate::html::ts(p.created_ns);
+        let _ = write!(
+            o,
+            "<text x=\"{x:.1}\" y=\"{}\" fill=\"#9aa4ad\" text-anchor=\"{anchor}\">{}</text>",
+            H - 8.0,
+            E(date.get(..16).unwrap_or(&date))
         );
     }
     o.push_str("</svg>");

@@ -15,7 +15,9 @@ fn concrete(path: &str, f: &Fixture) -> String {
         .replace("{name}", "nobody-here")
         .replace(
             "{id}",
-            if path.starts_with("/api/alerts") || path.starts_with("/alerts") {
+            if path.starts_with("/api/compliance") {
+                "1"
+            } else if path.starts_with("/api/alerts") || path.starts_with("/alerts") {
                 &f.setpoint_alert
             } else if path.contains("assets") {
                 &asset
@@ -167,6 +169,16 @@ async fn posts_without_the_csrf_token_are_refused() {
 #[tokio::test]
 async fn the_role_matrix_holds_on_every_route() {
     let f = fixture();
+    // A stored assessment for /api/compliance/{id} (as `sluice assess` keeps it).
+    sluice_console::db::open_store(&f.db)
+        .expect("store")
+        .conn()
+        .execute(
+            "INSERT INTO assessments (id, uuid, created, frameworks, assessed, satisfied, partial, not_satisfied, summary, json) \
+             VALUES (1, 'u-1', 0, 'csf', 0, 0, 0, 0, '{}', '{\"schema\":\"sluice.assessment/1\",\"id\":1}')",
+            [],
+        )
+        .expect("assessment");
     let c = console(&f);
     let mut clients = Vec::new();
     for (name, role) in [

@@ -362,6 +362,9 @@ fn console_in_a_real_browser() {
         return;
     }
     let f = fixture();
+    // One governance assessment kept in the store, for the compliance page.
+    let policy = sluice_policy::Policy::load(&f.policy).expect("policy");
+    let assessed = assess_into(&f.db, Some(&policy), false, 1_700_000_000_000_000_000);
     let ana = add_user(&f.db, "ana", Role::Analyst, true);
     let vic = add_user(&f.db, "vic", Role::Viewer, true);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -495,6 +498,19 @@ fn console_in_a_real_browser() {
     d.screenshot("09-flows-matrix");
     d.go(&format!("{base}/policy"));
     d.screenshot("10-policy");
+    // The compliance page, reached from the navigation: the SL table and the trend render.
+    d.click("nav a[href='/compliance']");
+    let sl = d.text_with("#sl-table", "SL-T");
+    assert!(sl.contains("SL-A") && sl.contains("control"), "{sl}");
+    let shown = d.script(
+        "const t = document.querySelector('#sl-table').getBoundingClientRect();
+         return [t.width > 0 && t.height > 0, document.querySelectorAll('#compliance-trend rect.trend-bar').length];",
+        json!([]),
+    );
+    assert_eq!(shown, json!([true, 1]), "SL table visible, one trend bar");
+    let z = &assessed.scores.iec62443;
+    assert!(z.iter().any(|z| sl.contains(&z.zone)));
+    d.screenshot("11-compliance");
     drop(d);
     rt.block_on(running.stop());
 }

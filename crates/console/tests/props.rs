@@ -78,7 +78,8 @@ proptest! {
     fn pages_and_ids_never_fail_on_the_server(
         route in prop::sample::select(vec!["/assets/", "/alerts/", "/flows/", "/events/", "/api/assets/",
                                            "/api/alerts/", "/api/flows/", "/api/events/", "/map?zone=",
-                                           "/assets?q=", "/alerts?rule=", "/flows?ip="]),
+                                           "/assets?q=", "/alerts?rule=", "/flows?ip=", "/compliance?id=",
+                                           "/api/compliance/"]),
         id in any::<String>(),
     ) {
         let s = shared();

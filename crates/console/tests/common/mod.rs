@@ -404,3 +404,132 @@ pub fn artifacts_dir() -> PathBuf {
     let _ = std::fs::create_dir_all(&d);
     d
 }
+
+/// The framework catalogue for assessments: the shared data's when present, else a small
+/// inline IEC 62443-3-3 / CSF catalogue holding the controls the built-in rules cite.
+pub fn assess_catalog() -> sluice_assess::Catalog {
+    let shared = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/frameworks"
+    ));
+    if shared.is_dir() {
+        if let Ok(c) = sluice_assess::Catalog::load_dir(shared) {
+            if c.framework("iec62443").is_some() && c.framework("csf").is_some() {
+                return c;
+            }
+        }
+    }
+    eprintln!("note: ../shared/data/frameworks not found; assessing with a small inline catalogue");
+    inline_catalog()
+}
+
+/// A small inline IEC 62443-3-3 (FR 1-7 with the SRs the built-in rules cite) and CSF
+/// (six functions, the outcomes the built-in rules and questions cite) catalogue.
+pub fn inline_catalog() -> sluice_assess::Catalog {
+    let mut c = sluice_assess::Catalog::new();
+    let mut iec = String::from(
+        "[framework]\nid = \"iec62443\"\nprefix = \"IEC62443-3-3\"\nname = \"IEC 62443-3-3\"\nscoring = \"iec62443\"\n",
+    );
+    for fr in 1..=7 {
+        iec.push_str(&format!("[[control]]\nid = \"FR {fr}\"\nkind = \"fr\"\n"));
+    }
+    for (sr, level) in [
+        ("1.1", 1),
+        ("1.5", 1),
+        ("1.7", 1),
+        ("1.13", 1),
+        ("2.1", 1),
+        ("2.6", 2),
+        ("3.1", 1),
+        ("3.4", 1),
+        ("3.5", 1),
+        ("4.1", 1),
+        ("5.1", 1),
+        ("5.2", 1),
+        ("6.2", 2),
+        ("7.7", 1),
+        ("7.8", 2),
+    ] {
+        let fr = sr.split('.').next().unwrap_or("1");
+        iec.push_str(&format!(
+            "[[control]]\nid = \"SR {sr}\"\nparent = \"FR {fr}\"\nlevel = {level}\n"
+        ));
+    }
+    c.add_framework_toml(&iec, Path::new("iec.framework.toml"))
+        .expect("inline IEC 62443 catalogue");
+    let mut csf = String::from(
+        "[framework]\nid = \"csf\"\nprefix = \"CSF\"\nname = \"NIST CSF 2.0\"\nscoring = \"csf\"\n",
+    );
+    for f in ["GV", "ID", "PR", "DE", "RS", "RC"] {
+        csf.push_str(&format!("[[control]]\nid = \"{f}\"\nkind = \"function\"\n"));
+    }
+    for o in [
+        "GV.RM-06", "ID.AM-01", "ID.AM-03", "ID.AM-08", "ID.RA-01", "ID.RA-04", "ID.IM-04",
+        "PR.AA-01", "PR.AA-03", "PR.AA-05", "PR.DS-02", "PR.IR-01", "PR.PS-01", "PR.PS-02",
+        "DE.CM-01", "DE.CM-09", "DE.AE-02", "RS.MA-01", "RC.RP-01",
+    ] {
+        let f = o.split('.').next().unwrap_or("GV");
+        csf.push_str(&format!(
+            "[[control]]\nid = \"{o}\"\nparent = \"{f}\"\nkind = \"subcategory\"\n"
+        ));
+    }
+    c.add_framework_toml(&csf, Path::new("csf.framework.toml"))
+        .expect("inline CSF catalogue");
+    c
+}
+
+/// Runs a governance assessment (IEC 62443 and CSF, built-in rules and questions) over the
+/// store at `db` and keeps it there, as `sluice assess --db DB [--config P] [--answers A]`
+/// does; `answer_yes` answers every yes/no question "yes". Returns the assessment saved.
+pub fn assess_into(
+    db: &Path,
+    policy: Option<&sluice_policy::Policy>,
+    answer_yes: bool,
+    now_ns: i64,
+) -> sluice_assess::Assessment {
+    assess_with(&assess_catalog(), db, policy, answer_yes, now_ns)
+}
+
+/// [`assess_into`] with a given catalogue.
+pub fn assess_with(
+    cat: &sluice_assess::Catalog,
+    db: &Path,
+    policy: Option<&sluice_policy::Policy>,
+    answer_yes: bool,
+    now_ns: i64,
+) -> sluice_assess::Assessment {
+    use sluice_assess::{answers, store as astore, Options, Rules, Settings};
+    let fws =
+        sluice_assess::resolve_frameworks(cat, &["iec62443,csf".to_string()]).expect("frameworks");
+    let rules = Rules::builtin().expect("rules");
+    let questions = answers::builtin().expect("questions");
+    let settings = Settings::builtin().expect("scoring");
+    let ans = answer_yes.then(|| {
+        let mut text = String::new();
+        for q in questions.iter().filter(|q| q.kind == answers::Kind::YesNo) {
+            text.push_str(&format!(
+                "[{}.{}]\nanswer = \"yes\"\n",
+                q.role.as_str(),
+                q.id
+            ));
+        }
+        answers::parse_answers(&text, Path::new("answers.toml"), &questions).expect("answers")
+    });
+    let store = Store::open(db).expect("store");
+    let mut inputs = std::collections::BTreeMap::new();
+    inputs.insert("store".to_string(), db.display().to_string());
+    let o = Options {
+        catalog: cat,
+        frameworks: fws,
+        rules: &rules,
+        questions: &questions,
+        answers: ans.as_ref(),
+        policy,
+        settings: &settings,
+        inputs,
+        now_ns,
+    };
+    let mut a = sluice_assess::assess(store.conn(), &o).expect("assess");
+    astore::save(store.conn(), &mut a).expect("save");
+    a
+}
