@@ -352,7 +352,12 @@ impl Detector {
         let envelope_devices = cfg
             .policy
             .as_ref()
-            .map(|p| p.envelopes().iter().map(|e| e.device.to_canonical()).collect())
+            .map(|p| {
+                p.envelopes()
+                    .iter()
+                    .map(|e| e.device.to_canonical())
+                    .collect()
+            })
             .unwrap_or_default();
         let has_baseline = cfg.baseline.is_some() && !cfg.learn;
         let mut d = Detector {
