@@ -1,11 +1,4 @@
-//! The policy parser and checker on arbitrary text.
+//! cargo-fuzz target `policy`: the harness is `sluice_harness::policy` (input layout in its docs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(p) = sluice_policy::Policy::parse(text, std::path::Path::new("fuzz.toml")) {
-            let _ = p.check();
-        }
-    }
-});
+#![forbid(unsafe_code)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sluice_harness::policy(data));

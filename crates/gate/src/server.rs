@@ -593,6 +593,76 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 /// Largest valid frame: MBAP length 254.
 const MAX_VALID_FRAME: usize = 6 + MAX_LENGTH as usize;
 
+/// How the next request of a client's byte stream is delimited (see [`next_frame`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// Fewer than the 6 bytes that tell a frame's length: read more.
+    NeedMore,
+    /// A frame of this many bytes (8..=260) starts here; it is complete once that many
+    /// bytes are buffered.
+    Frame(usize),
+    /// Not Modbus/TCP, or a length the gate never forwards: the connection is closed
+    /// with this reason.
+    Close(String),
+}
+
+/// Delimits the next request frame at the start of `avail`, the bytes a client sent
+/// that are not yet consumed. Pure: the server's read loop and the fuzz harness call it.
+pub fn next_frame(avail: &[u8]) -> Framing {
+    match check_header(avail) {
+        Ok(None) => Framing::NeedMore,
+        Ok(Some(len)) if (8..=MAX_VALID_FRAME).contains(&len) => Framing::Frame(len),
+        Ok(Some(len)) => Framing::Close(format!(
+            "MBAP length {} outside 2..=254: connection closed",
+            len - 6
+        )),
+        Err(e) => Framing::Close(format!("not Modbus/TCP ({e}): connection closed")),
+    }
+}
+
+/// Where the decision path sends a decoded request once the client's role is known
+/// (see [`Snapshot::route`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// The role forbids it: the reason and the automatic exception code (before the
+    /// configuration's `deny_exception`).
+    Denied(String, u8),
+    /// Forwarded to the PLC as it is.
+    Forward,
+    /// A write to critical registers (which need an approval) or to registers an
+    /// envelope bounds: checked against approvals and the PLC's current values first.
+    Guarded {
+        critical: Option<RangeSet>,
+        envelope: bool,
+    },
+}
+
+impl Snapshot {
+    /// Decides what happens to request `a` of a client with `role`: the pure part of
+    /// the decision path (role, critical registers, envelopes), without approvals or
+    /// the PLC's current values.
+    pub fn route(&self, role: &Role, a: &Access<'_>) -> Route {
+        if let Some((reason, code)) = role_denial(role, a) {
+            return Route::Denied(reason, code);
+        }
+        let critical = match a.write {
+            Some((table, span)) => self.critical_hit(a.unit, table, span.start, span.count),
+            None => None,
+        };
+        let envelope = match a.write {
+            Some((Table::HoldingRegister, span)) => {
+                self.envelopes_hit(a.unit, span.start, span.count)
+            }
+            _ => false,
+        };
+        if critical.is_none() && !envelope {
+            Route::Forward
+        } else {
+            Route::Guarded { critical, envelope }
+        }
+    }
+}
+
 impl Client {
     fn record(
         &self,
@@ -721,28 +791,14 @@ impl Client {
             }
             loop {
                 let avail = buf.get(start..end).unwrap_or_default();
-                let len = match check_header(avail) {
-                    Ok(None) => break,
-                    Ok(Some(len)) if (8..=MAX_VALID_FRAME).contains(&len) => len,
-                    Ok(Some(len)) => {
+                let len = match next_frame(avail) {
+                    Framing::NeedMore => break,
+                    Framing::Frame(len) => len,
+                    Framing::Close(reason) => {
                         let r = self.record(
                             Decision::Deny,
                             Some(DenyKind::Malformed),
-                            Some(format!(
-                                "MBAP length {} outside 2..=254: connection closed",
-                                len - 6
-                            )),
-                            None,
-                            None,
-                        );
-                        self.shared.audit.record(r).await;
-                        return;
-                    }
-                    Err(e) => {
-                        let r = self.record(
-                            Decision::Deny,
-                            Some(DenyKind::Malformed),
-                            Some(format!("not Modbus/TCP ({e}): connection closed")),
+                            Some(reason),
                             None,
                             None,
                         );
@@ -878,41 +934,34 @@ impl Client {
                     .await;
             }
         };
-        if let Some(reason) = role_denial(role, &access) {
-            let code = snap.deny_code(reason.1);
-            return self
-                .deny(&access, info, unauthorised, code, reason.0, None, permit)
-                .await;
-        }
-        let crit = match access.write {
-            Some((table, span)) => snap.critical_hit(access.unit, table, span.start, span.count),
-            None => None,
-        };
-        let env = match access.write {
-            Some((Table::HoldingRegister, span)) => {
-                snap.envelopes_hit(access.unit, span.start, span.count)
+        let crit = match snap.route(role, &access) {
+            Route::Denied(reason, auto) => {
+                let code = snap.deny_code(auto);
+                return self
+                    .deny(&access, info, unauthorised, code, reason, None, permit)
+                    .await;
             }
-            _ => false,
+            Route::Guarded { critical, .. } => critical,
+            Route::Forward => {
+                let Some(f) = Frame::from_slice(frame) else {
+                    return false;
+                };
+                let record = self.record(Decision::Allow, None, None, Some(info), None);
+                let req = UpReq {
+                    frame: f,
+                    reply: ReplyTo::Client {
+                        tx: self.tx.clone(),
+                        permit,
+                    },
+                };
+                // Forward first, then queue the record: the trail stays complete (the
+                // record is queued before the next request is read) and off the
+                // response's path.
+                self.up.send(&self.shared.upstream, req).await;
+                self.shared.audit.record(record).await;
+                return true;
+            }
         };
-        if crit.is_none() && !env {
-            let Some(f) = Frame::from_slice(frame) else {
-                return false;
-            };
-            let record = self.record(Decision::Allow, None, None, Some(info), None);
-            let req = UpReq {
-                frame: f,
-                reply: ReplyTo::Client {
-                    tx: self.tx.clone(),
-                    permit,
-                },
-            };
-            // Forward first, then queue the record: the trail stays complete (the
-            // record is queued before the next request is read) and off the
-            // response's path.
-            self.up.send(&self.shared.upstream, req).await;
-            self.shared.audit.record(record).await;
-            return true;
-        }
         self.guarded_write(snap, &access, frame, info, crit, permit)
             .await
     }
@@ -1397,5 +1446,109 @@ mod tests {
             ),
             Some(1)
         );
+    }
+
+    #[test]
+    fn next_frame_delimits_what_the_read_loop_accepts() {
+        let f = request(
+            1,
+            1,
+            &E::ReadHoldingRegisters {
+                address: 0,
+                quantity: 2,
+            },
+        )
+        .unwrap();
+        assert_eq!(next_frame(&f), Framing::Frame(12));
+        assert_eq!(next_frame(&f[..5]), Framing::NeedMore);
+        assert_eq!(next_frame(&f[..6]), Framing::Frame(12));
+        // protocol id 1
+        let mut g = f.clone();
+        g[3] = 1;
+        assert!(matches!(next_frame(&g), Framing::Close(r) if r.starts_with("not Modbus/TCP")));
+        // MBAP length 255..=260 is tolerated by the decoder but never forwarded
+        let mut g = f.clone();
+        g[4..6].copy_from_slice(&255u16.to_be_bytes());
+        assert_eq!(
+            next_frame(&g),
+            Framing::Close("MBAP length 255 outside 2..=254: connection closed".into())
+        );
+        // length 1 is refused by the header check itself
+        g[4..6].copy_from_slice(&1u16.to_be_bytes());
+        assert!(matches!(next_frame(&g), Framing::Close(_)));
+    }
+
+    #[test]
+    fn route_applies_role_critical_registers_and_envelopes() {
+        let text = r#"[gate]
+listen_plain = "127.0.0.1:8502"
+upstream = "127.0.0.1:5020"
+state = "gate.db"
+audit_log = "audit.jsonl"
+
+[[plain_client]]
+address = "127.0.0.1"
+role = "viewer"
+
+[[role]]
+name = "operator"
+units = [1]
+functions = [1, 2, 3, 4, 5, 6, 15, 16, 23]
+read = ["0-99"]
+write = ["0-19"]
+
+[[role]]
+name = "viewer"
+units = [1]
+functions = [1, 2, 3, 4]
+read = ["0-99"]
+
+[[critical]]
+unit = 1
+registers = "5"
+approval_window_s = 300
+max_writes = 1
+"#;
+        let config = Config::parse(text, std::path::Path::new("/tmp/g.toml")).unwrap();
+        let policy = Policy::parse(
+            "[[envelope]]\ndevice = \"127.0.0.1\"\nunit = 1\nregister = 9\nmin = 0\nmax = 10\n",
+            std::path::Path::new("/tmp/p.toml"),
+        )
+        .unwrap();
+        let snap = Snapshot {
+            generation: 0,
+            config,
+            policy: Some(policy),
+            tls: None,
+        };
+        let op = snap.config.role("operator").unwrap().clone();
+        let viewer = snap.config.role("viewer").unwrap().clone();
+        let route = |role: &Role, req: E<'_>| {
+            let f = request(1, 1, &req).unwrap();
+            snap.route(role, &analyse(&f).unwrap())
+        };
+        let read = E::ReadHoldingRegisters {
+            address: 0,
+            quantity: 10,
+        };
+        assert_eq!(route(&op, read), Route::Forward);
+        let write = |address| E::WriteSingleRegister { address, value: 1 };
+        assert!(matches!(route(&viewer, write(5)), Route::Denied(_, 1)));
+        assert_eq!(route(&op, write(3)), Route::Forward);
+        assert_eq!(
+            route(&op, write(5)),
+            Route::Guarded {
+                critical: Some(RangeSet::parse("5").unwrap()),
+                envelope: false
+            }
+        );
+        assert_eq!(
+            route(&op, write(9)),
+            Route::Guarded {
+                critical: None,
+                envelope: true
+            }
+        );
+        assert!(matches!(route(&op, write(50)), Route::Denied(_, 2)));
     }
 }

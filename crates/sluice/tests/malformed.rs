@@ -226,7 +226,50 @@ fn thousands_of_malformed_variants_never_panic() {
     println!(
         "{total} variants, {failed} with a located capture error, {packets} packets, 0 panics"
     );
+    println!(
+        "MALFORMED TOTALS (in process): variants {total}, read to the end {}, ended by a located error {failed}, panics 0",
+        total - failed
+    );
     assert!(total >= 1000, "{total}");
+}
+
+/// Runs `sluice analyze --no-db -q` on `p`: exit status, standard error, peak resident
+/// memory of the child in KiB (VmHWM sampled every 2 ms) and wall time.
+fn run_binary(p: &Path) -> (std::process::ExitStatus, String, u64, f64) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["analyze", p.to_str().unwrap(), "--no-db", "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).ok();
+        s
+    });
+    let hwm = || -> Option<u64> {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+        l.split_whitespace().nth(1)?.parse().ok()
+    };
+    let mut peak = 0;
+    let status = loop {
+        peak = peak.max(hwm().unwrap_or(0));
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    (
+        status,
+        reader.join().unwrap(),
+        peak,
+        started.elapsed().as_secs_f64(),
+    )
 }
 
 #[test]
@@ -234,17 +277,29 @@ fn the_binary_exits_0_or_2_on_malformed_captures() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(42);
     let (name, base) = bases().remove(0);
+    let clean = dir.path().join("clean.pcap");
+    std::fs::write(&clean, &base).unwrap();
+    let (st, err, clean_kib, clean_secs) = run_binary(&clean);
+    assert_eq!(st.code(), Some(0), "{err}");
     let vs = variants(&base, &mut rng, 80);
     let mut codes = std::collections::BTreeMap::new();
+    let (mut max_kib, mut max_secs) = (0u64, 0f64);
     for (i, v) in vs.iter().enumerate() {
         let p = dir.path().join(format!("v{i}.pcap"));
         std::fs::write(&p, v).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["analyze", p.to_str().unwrap(), "--no-db", "-q"])
-            .output()
-            .unwrap();
-        let code = out.status.code();
-        let err = String::from_utf8_lossy(&out.stderr);
+        let (status, err, kib, secs) = run_binary(&p);
+        let code = status.code();
+        // Memory and time within a small multiple of the clean capture's.
+        assert!(
+            kib <= 2 * clean_kib + 16 * 1024,
+            "variant {i}: {kib} KiB vs {clean_kib} KiB clean"
+        );
+        assert!(
+            secs <= 10.0 * clean_secs + 2.0,
+            "variant {i}: {secs} s vs {clean_secs} s clean"
+        );
+        max_kib = max_kib.max(kib);
+        max_secs = max_secs.max(secs);
         assert!(!err.contains("panicked"), "variant {i} of {name}: {err}");
         assert!(
             matches!(code, Some(0) | Some(2)),
@@ -261,4 +316,14 @@ fn the_binary_exits_0_or_2_on_malformed_captures() {
         std::fs::remove_file(&p).ok();
     }
     println!("{} variants of {name}: exit codes {codes:?}", vs.len());
+    println!(
+        "MALFORMED TOTALS (binary): variants {}, exit 0: {}, exit 2: {}, other exits: 0, panics 0; peak RSS at most {:.1} MiB (clean {:.1} MiB), time at most {:.2} s (clean {:.2} s)",
+        vs.len(),
+        codes.get(&0).copied().unwrap_or(0),
+        codes.get(&2).copied().unwrap_or(0),
+        max_kib as f64 / 1024.0,
+        clean_kib as f64 / 1024.0,
+        max_secs,
+        clean_secs
+    );
 }

@@ -1,0 +1,4 @@
+//! cargo-fuzz target `dnp3`: the harness is `sluice_harness::dnp3` (input layout in its docs).
+#![no_main]
+#![forbid(unsafe_code)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sluice_harness::dnp3(data));

@@ -1,0 +1,4 @@
+//! cargo-fuzz target `dns_tcp`: the harness is `sluice_harness::dns_tcp` (input layout in its docs).
+#![no_main]
+#![forbid(unsafe_code)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sluice_harness::dns_tcp(data));

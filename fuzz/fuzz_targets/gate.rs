@@ -1,0 +1,4 @@
+//! cargo-fuzz target `gate`: the harness is `sluice_harness::gate` (input layout in its docs).
+#![no_main]
+#![forbid(unsafe_code)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sluice_harness::gate(data));
