@@ -372,7 +372,11 @@ impl Inventory {
 
     /// A device that spoke a layer-2 protocol (it may have no IP traffic at all).
     pub fn l2_device(&mut self, mac: [u8; 6], ts: i64, proto: &'static str) {
-        if mac[0] & 1 == 1 || (!self.l2.contains_key(&mac) && self.len() >= self.max_assets) {
+        if mac[0] & 1 == 1 {
+            return;
+        }
+        if !self.l2.contains_key(&mac) && self.len() >= self.max_assets {
+            self.dropped += 1;
             return;
         }
         let text = mac_string(&mac);

@@ -35,6 +35,8 @@ pub struct EngineConfig {
     pub flows: FlowConfig,
     /// Cap on bytes buffered for TCP reassembly across all flows.
     pub reassembly_bytes: usize,
+    /// Cap on inventoried devices (about 2.3 KiB each); new addresses beyond it are
+    /// counted in [`Stats::assets_dropped`], not tracked.
     pub max_assets: usize,
     /// Emit `sluice.flow` events.
     pub flow_events: bool,
@@ -45,7 +47,7 @@ impl Default for EngineConfig {
         EngineConfig {
             flows: FlowConfig::default(),
             reassembly_bytes: 64 << 20,
-            max_assets: 1_000_000,
+            max_assets: 100_000,
             flow_events: true,
         }
     }
@@ -71,6 +73,9 @@ pub struct Stats {
     pub flows: u64,
     pub flows_evicted: u64,
     pub reassembly_overflows: u64,
+    /// Observations of devices not inventoried because the asset cap was reached (one
+    /// per refused update, not per address).
+    pub assets_dropped: u64,
     pub tcp_gaps: u64,
     pub transactions: BTreeMap<&'static str, u64>,
     pub anomalies: u64,
@@ -103,6 +108,7 @@ impl Stats {
         self.flows += o.flows;
         self.flows_evicted += o.flows_evicted;
         self.reassembly_overflows += o.reassembly_overflows;
+        self.assets_dropped += o.assets_dropped;
         self.tcp_gaps += o.tcp_gaps;
         for (k, v) in &o.transactions {
             *self.transactions.entry(k).or_insert(0) += v;
@@ -482,6 +488,7 @@ impl Engine {
         self.defrag.expire(ts, false);
         self.stats.fragments_dropped = self.defrag.stats.dropped;
         self.stats.reassembly_overflows = self.budget.overflows;
+        self.stats.assets_dropped = self.assets.dropped;
     }
 
     fn finish_ended(&mut self) {
@@ -794,6 +801,7 @@ impl Engine {
         self.frame_parsers = parsers;
         self.stats.fragments_dropped = self.defrag.stats.dropped;
         self.stats.reassembly_overflows = self.budget.overflows;
+        self.stats.assets_dropped = self.assets.dropped;
     }
 
     /// Records an anomaly not tied to a flow (e.g. a corrupt capture).

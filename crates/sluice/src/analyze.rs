@@ -11,6 +11,33 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The memory bounds of the engine, shared by `analyze` and `sense`. What exceeds them
+/// is counted in the summary's drops, never an out-of-memory.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct Limits {
+    /// Cap on concurrently tracked flows (about 2 KiB each).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_flows: usize,
+    /// Cap on bytes buffered for TCP reassembly, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub max_reassembly_mib: usize,
+    /// Cap on inventoried devices (about 2.3 KiB each): new addresses beyond it are
+    /// counted, not tracked.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_assets: usize,
+}
+
+impl Limits {
+    /// The engine configuration with these bounds.
+    pub fn engine_config(&self) -> EngineConfig {
+        let mut cfg = EngineConfig::default();
+        cfg.flows.max_flows = self.max_flows.max(1);
+        cfg.reassembly_bytes = self.max_reassembly_mib.max(1) << 20;
+        cfg.max_assets = self.max_assets.max(1);
+        cfg
+    }
+}
+
 #[derive(clap::Args)]
 pub struct AnalyzeArgs {
     /// Capture files (pcap or pcapng, optionally gzip-compressed), read in time order.
@@ -28,12 +55,8 @@ pub struct AnalyzeArgs {
     /// Site policy (zones, conduits, envelopes).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Cap on concurrently tracked flows.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub max_flows: usize,
-    /// Cap on bytes buffered for TCP reassembly, in MiB.
-    #[arg(long, default_value_t = 64)]
-    pub max_reassembly_mib: usize,
+    #[command(flatten)]
+    pub limits: Limits,
     /// Engine worker threads (packets are dealt out by host pair).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
@@ -136,9 +159,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         None => None,
     };
 
-    let mut cfg = EngineConfig::default();
-    cfg.flows.max_flows = args.max_flows.max(1);
-    cfg.reassembly_bytes = args.max_reassembly_mib.max(1) << 20;
+    let cfg = args.limits.engine_config();
     let mut pipe = Pipeline::new(cfg, args.workers.clamp(1, 64), sinks)?;
 
     let bar = if args.quiet {
@@ -236,7 +257,8 @@ pub fn print_summary(st: &Stats, assets: usize, secs: f64, db: Option<&Path>) {
         .iter()
         .map(|(p, n)| format!("{p} {}", thousands(*n)))
         .collect();
-    let drops = st.flows_evicted + st.reassembly_overflows + st.fragments_dropped;
+    let drops =
+        st.flows_evicted + st.reassembly_overflows + st.fragments_dropped + st.assets_dropped;
     eprintln!(
         "sluice: {} packets, {} bytes in {:.2} s ({} packets/s, {:.1} Mbit/s)",
         thousands(st.packets),
@@ -258,14 +280,15 @@ pub fn print_summary(st: &Stats, assets: usize, secs: f64, db: Option<&Path>) {
         assets
     );
     eprintln!(
-        "  decode errors {} · unsupported link {} · tcp gaps {} · drops {} (flows evicted {}, reassembly overflows {}, fragments {})",
+        "  decode errors {} · unsupported link {} · tcp gaps {} · drops {} (flows evicted {}, reassembly overflows {}, fragments {}, asset updates over cap {})",
         st.decode_errors,
         st.unsupported_link,
         st.tcp_gaps,
         drops,
         st.flows_evicted,
         st.reassembly_overflows,
-        st.fragments_dropped
+        st.fragments_dropped,
+        st.assets_dropped
     );
     if let Some(db) = db {
         eprintln!("  store {}", db.display());

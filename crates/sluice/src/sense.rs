@@ -2,7 +2,6 @@
 use crate::analyze::{now_ns, open_events, print_summary};
 use crate::pipeline::{Finished, Pipeline, Sinks};
 use anyhow::{Context, Result};
-use sluice_engine::EngineConfig;
 use sluice_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +40,8 @@ pub struct SenseArgs {
     pub buffer_mib: i32,
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub limits: crate::analyze::Limits,
     #[command(flatten)]
     pub detect: crate::detection::DetectArgs,
 }
@@ -103,7 +104,7 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         Some(s) => Some(s.begin_run(now_ns(), &[format!("iface:{}", args.iface)], &key)?),
         None => None,
     };
-    let mut pipe = Pipeline::new(EngineConfig::default(), 1, sinks)?;
+    let mut pipe = Pipeline::new(args.limits.engine_config(), 1, sinks)?;
     if !args.quiet {
         eprintln!(
             "sluice: sensing on {} (link type {linktype}); Ctrl-C to stop",
