@@ -141,3 +141,215 @@ fn resync_after_a_gap_in_a_head() {
         .collect();
     assert_eq!(uris, ["/b"]);
 }
+
+// ---- encode -> parse round trip of the fields the record reports (issue 6) ----
+
+/// RFC 4648 base64 with padding (test-side encoder).
+fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in data.chunks(3) {
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |a, (i, &b)| a | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// A header value: printable, no leading/trailing blank (values are trimmed).
+fn value() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9/.;()_-]([A-Za-z0-9/ .;()_-]{0,30}[A-Za-z0-9/.;()_-])?"
+}
+
+#[derive(Clone, Debug)]
+struct Exchange {
+    method: &'static str,
+    uri: String,
+    version: &'static str,
+    host: Option<String>,
+    user_agent: Option<String>,
+    referrer: Option<String>,
+    auth: Option<(String, String)>,
+    status: u16,
+    reason: String,
+    server: Option<String>,
+    location: Option<String>,
+    body: Vec<u8>,
+}
+
+fn exchange() -> impl Strategy<Value = Exchange> {
+    (
+        (
+            prop::sample::select(vec![
+                "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "PROPFIND",
+            ]),
+            "/[A-Za-z0-9/._~%?=&-]{0,40}",
+            prop::sample::select(vec!["1.0", "1.1"]),
+            prop::option::of("[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,10}){0,3}(:[0-9]{1,5})?"),
+            prop::option::of(value()),
+            prop::option::of(value()),
+            prop::option::of(("[A-Za-z0-9._@-]{0,20}", "[ -~]{0,20}")),
+        ),
+        (
+            200u16..=599,
+            "([A-Za-z][A-Za-z ]{0,20}[A-Za-z])?",
+            prop::option::of(value()),
+            prop::option::of(value()),
+            prop::collection::vec(any::<u8>(), 0..100),
+        ),
+    )
+        .prop_map(
+            |(
+                (method, uri, version, host, user_agent, referrer, auth),
+                (status, reason, server, location, body),
+            )| Exchange {
+                method,
+                uri,
+                version,
+                host,
+                user_agent,
+                referrer,
+                auth,
+                status,
+                reason,
+                server,
+                location,
+                body,
+            },
+        )
+}
+
+impl Exchange {
+    fn request(&self) -> Vec<u8> {
+        let mut s = format!("{} {} HTTP/{}\r\n", self.method, self.uri, self.version);
+        if let Some(h) = &self.host {
+            s += &format!("Host: {h}\r\n");
+        }
+        if let Some(v) = &self.user_agent {
+            s += &format!("User-Agent: {v}\r\n");
+        }
+        if let Some(v) = &self.referrer {
+            s += &format!("Referer: {v}\r\n");
+        }
+        if let Some((u, p)) = &self.auth {
+            s += &format!(
+                "Authorization: Basic {}\r\n",
+                b64(format!("{u}:{p}").as_bytes())
+            );
+        }
+        s += "\r\n";
+        s.into_bytes()
+    }
+
+    fn request_headers(&self) -> u32 {
+        [
+            self.host.is_some(),
+            self.user_agent.is_some(),
+            self.referrer.is_some(),
+            self.auth.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count() as u32
+    }
+
+    /// HEAD responses and 204 / 304 have no body (RFC 9112 §6.3).
+    fn has_body(&self) -> bool {
+        self.method != "HEAD" && self.status != 204 && self.status != 304
+    }
+
+    fn response(&self) -> Vec<u8> {
+        let mut s = format!("HTTP/{} {}", self.version, self.status);
+        if !self.reason.is_empty() {
+            s += &format!(" {}", self.reason);
+        }
+        s += "\r\n";
+        if let Some(v) = &self.server {
+            s += &format!("Server: {v}\r\n");
+        }
+        if let Some(v) = &self.location {
+            s += &format!("Location: {v}\r\n");
+        }
+        s += &format!("Content-Length: {}\r\n\r\n", self.body.len());
+        let mut b = s.into_bytes();
+        if self.has_body() {
+            b.extend_from_slice(&self.body);
+        }
+        b
+    }
+}
+
+/// Feeds each message cut in two at `split` (modulo its length).
+fn feed_split(msgs: &[(bool, Vec<u8>)], split: usize) -> Vec<Output> {
+    let mut p = (DESC.new_parser)(Transport::Tcp);
+    let mut out = Vec::new();
+    for (i, (to_server, b)) in msgs.iter().enumerate() {
+        let dir = if *to_server {
+            sluice_proto::Direction::ToServer
+        } else {
+            sluice_proto::Direction::ToClient
+        };
+        let at = split % (b.len() + 1);
+        p.parse(dir, &b[..at], i as i64, &mut out);
+        p.parse(dir, &b[at..], i as i64, &mut out);
+    }
+    p.finish(msgs.len() as i64, &mut out);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Method, URI, version, Host, User-Agent, Referer, basic-auth user, status,
+    /// reason, Server, Location and body lengths read back as encoded.
+    #[test]
+    fn exchange_round_trip(xs in prop::collection::vec(exchange(), 1..4), split in any::<usize>()) {
+        let mut client = Vec::new();
+        let mut server = Vec::new();
+        for x in &xs {
+            client.extend(x.request());
+            server.extend(x.response());
+        }
+        let out = feed_split(&[(true, client), (false, server)], split);
+        prop_assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+        let txns: Vec<_> = out.iter().filter_map(|o| match o {
+            Output::Txn(t) => match &t.record { Record::Http(h) => Some(h.clone()), _ => None },
+            _ => None,
+        }).collect();
+        prop_assert_eq!(txns.len(), xs.len());
+        for (i, (t, x)) in txns.iter().zip(&xs).enumerate() {
+            prop_assert_eq!(t.trans_depth as usize, i + 1);
+            prop_assert_eq!(t.info_code, None);
+            let rq = t.request.as_ref().expect("request");
+            prop_assert_eq!(&rq.method, x.method);
+            prop_assert_eq!(&rq.uri, &x.uri);
+            prop_assert_eq!(&rq.version, x.version);
+            prop_assert_eq!(&rq.host, &x.host);
+            prop_assert_eq!(&rq.user_agent, &x.user_agent);
+            prop_assert_eq!(&rq.referrer, &x.referrer);
+            prop_assert_eq!(rq.basic_auth, x.auth.is_some());
+            prop_assert_eq!(rq.user.as_ref(), x.auth.as_ref().map(|a| &a.0));
+            prop_assert_eq!(rq.password_present, x.auth.as_ref().is_some_and(|a| !a.1.is_empty()));
+            prop_assert_eq!(rq.header_count, x.request_headers());
+            prop_assert_eq!(rq.body_len, 0);
+            prop_assert!(!rq.truncated);
+            let rs = t.response.as_ref().expect("response");
+            prop_assert_eq!(&rs.version, x.version);
+            prop_assert_eq!(rs.status_code, x.status);
+            prop_assert_eq!(&rs.reason, &x.reason);
+            prop_assert_eq!(&rs.server, &x.server);
+            prop_assert_eq!(&rs.location, &x.location);
+            prop_assert_eq!(rs.content_length, Some(x.body.len() as u64));
+            let body = if x.has_body() { x.body.len() } else { 0 };
+            prop_assert_eq!(rs.body_len as usize, body);
+        }
+    }
+}

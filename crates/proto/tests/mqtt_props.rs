@@ -178,3 +178,219 @@ proptest! {
 fn chunking_invariance_on_captures() {
     assert_bytewise_invariant(&DESC, "mqtt");
 }
+
+// ---- CONNECT / CONNACK / PUBLISH / SUBSCRIBE / UNSUBSCRIBE field round trip (issue 6) ----
+
+#[derive(Clone, Debug)]
+struct Session {
+    v5: bool,
+    client: String,
+    clean: bool,
+    keep_alive: u16,
+    will: Option<(String, u8, bool, Vec<u8>)>,
+    user: Option<String>,
+    pass: bool,
+    session_present: bool,
+    publish: (String, bool, String),
+    sub_id: u16,
+    subs: Vec<(String, u8)>,
+    unsub_id: u16,
+    unsubs: Vec<String>,
+}
+
+fn session() -> impl Strategy<Value = Session> {
+    (
+        (
+            any::<bool>(),
+            "[a-zA-Z0-9_-]{0,23}",
+            any::<bool>(),
+            any::<u16>(),
+            prop::option::of((
+                "[a-z0-9/]{1,30}",
+                0u8..3,
+                any::<bool>(),
+                prop::collection::vec(any::<u8>(), 0..50),
+            )),
+            prop::option::of("[a-zA-Z0-9@._-]{1,20}"),
+            any::<bool>(),
+        ),
+        (
+            any::<bool>(),
+            ("[a-z0-9/]{1,30}", any::<bool>(), "[ -~]{0,100}"),
+            1u16..,
+            prop::collection::vec(("[a-z0-9/+#]{1,30}", 0u8..3), 1..6),
+            1u16..,
+            prop::collection::vec("[a-z0-9/+#]{1,30}", 1..6),
+        ),
+    )
+        .prop_map(
+            |(
+                (v5, client, clean, keep_alive, will, user, pass),
+                (session_present, publish, sub_id, subs, unsub_id, unsubs),
+            )| Session {
+                v5,
+                client,
+                clean,
+                keep_alive,
+                will,
+                user,
+                pass,
+                session_present,
+                publish,
+                sub_id,
+                subs,
+                unsub_id,
+                unsubs,
+            },
+        )
+}
+
+impl Session {
+    /// MQTT 5 packets carry an (empty) property block at `props` places.
+    fn props(&self, b: &mut Vec<u8>) {
+        if self.v5 {
+            b.push(0);
+        }
+    }
+
+    fn client_bytes(&self) -> Vec<u8> {
+        let mut b = s16(b"MQTT");
+        b.push(if self.v5 { 5 } else { 4 });
+        let mut flags = if self.clean { 0x02 } else { 0 };
+        if let Some((_, qos, retain, _)) = &self.will {
+            flags |= 0x04 | qos << 3 | if *retain { 0x20 } else { 0 };
+        }
+        if self.user.is_some() {
+            flags |= 0x80;
+        }
+        if self.pass {
+            flags |= 0x40;
+        }
+        b.push(flags);
+        b.extend_from_slice(&self.keep_alive.to_be_bytes());
+        self.props(&mut b);
+        b.extend_from_slice(&s16(self.client.as_bytes()));
+        if let Some((topic, _, _, payload)) = &self.will {
+            self.props(&mut b);
+            b.extend_from_slice(&s16(topic.as_bytes()));
+            b.extend_from_slice(&s16(payload));
+        }
+        if let Some(u) = &self.user {
+            b.extend_from_slice(&s16(u.as_bytes()));
+        }
+        if self.pass {
+            b.extend_from_slice(&s16(b"hunter2"));
+        }
+        let mut out = pkt(0x10, &b);
+        // PUBLISH QoS 0
+        let (topic, retain, payload) = &self.publish;
+        let mut b = s16(topic.as_bytes());
+        self.props(&mut b);
+        b.extend_from_slice(payload.as_bytes());
+        out.extend(pkt(0x30 | u8::from(*retain), &b));
+        // SUBSCRIBE
+        let mut b = self.sub_id.to_be_bytes().to_vec();
+        self.props(&mut b);
+        for (t, q) in &self.subs {
+            b.extend_from_slice(&s16(t.as_bytes()));
+            b.push(*q);
+        }
+        out.extend(pkt(0x82, &b));
+        // UNSUBSCRIBE
+        let mut b = self.unsub_id.to_be_bytes().to_vec();
+        self.props(&mut b);
+        for t in &self.unsubs {
+            b.extend_from_slice(&s16(t.as_bytes()));
+        }
+        out.extend(pkt(0xa2, &b));
+        out
+    }
+
+    fn server_bytes(&self) -> Vec<u8> {
+        let mut b = vec![u8::from(self.session_present), 0];
+        self.props(&mut b);
+        let mut out = pkt(0x20, &b);
+        let mut b = self.sub_id.to_be_bytes().to_vec();
+        self.props(&mut b);
+        b.extend(self.subs.iter().map(|s| s.1));
+        out.extend(pkt(0x90, &b));
+        let mut b = self.unsub_id.to_be_bytes().to_vec();
+        if self.v5 {
+            b.push(0);
+            b.extend(std::iter::repeat_n(0u8, self.unsubs.len()));
+        }
+        out.extend(pkt(0xb0, &b));
+        out
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Client id, clean-session flag, keep alive, will (topic, QoS, retain, payload
+    /// length), user, password flag, CONNACK session-present, PUBLISH topic / retain /
+    /// printable payload, SUBSCRIBE topics with QoS and their SUBACK codes, and
+    /// UNSUBSCRIBE topics read back, each direction split at a random point.
+    #[test]
+    fn session_round_trip(s in session(), split in any::<usize>()) {
+        let msgs = [(true, s.client_bytes()), (false, s.server_bytes())];
+        let mut p = (DESC.new_parser)(Transport::Tcp);
+        let mut out = Vec::new();
+        for (i, (d, b)) in msgs.iter().enumerate() {
+            let dir = if *d { sluice_proto::Direction::ToServer } else { sluice_proto::Direction::ToClient };
+            let at = split % (b.len() + 1);
+            p.parse(dir, &b[..at], i as i64, &mut out);
+            p.parse(dir, &b[at..], i as i64, &mut out);
+        }
+        p.finish(9, &mut out);
+        prop_assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+        let txns: Vec<_> = out.iter().filter_map(|o| match o {
+            Output::Txn(t) => match &t.record { Record::Mqtt(m) => Some(m.clone()), _ => None },
+            _ => None,
+        }).collect();
+        prop_assert_eq!(txns.len(), 4);
+        let level = if s.v5 { 5 } else { 4 };
+        for t in &txns {
+            prop_assert_eq!(t.protocol_version, Some(level));
+            prop_assert!(!t.truncated);
+        }
+        let con = txns.iter().find(|t| t.packet_type == 1).expect("connect");
+        let c = con.connect.as_ref().expect("connect fields");
+        prop_assert_eq!(&c.protocol_name, "MQTT");
+        prop_assert_eq!(c.protocol_version, level);
+        prop_assert_eq!(&c.client_id, &s.client);
+        prop_assert_eq!(c.clean_session, s.clean);
+        prop_assert_eq!(c.keep_alive, s.keep_alive);
+        let will = c.will.as_ref().map(|w| (w.topic.clone(), w.qos, w.retain, w.payload_len));
+        prop_assert_eq!(will, s.will.as_ref().map(|w| (w.0.clone(), w.1, w.2, w.3.len())));
+        prop_assert_eq!(c.username_present, s.user.is_some());
+        prop_assert_eq!(&c.username, &s.user);
+        prop_assert_eq!(c.password_present, s.pass);
+        let r = con.reply.as_ref().expect("connack");
+        prop_assert_eq!((r.packet_type, r.reason_code, r.session_present), (2, Some(0), Some(s.session_present)));
+
+        let pb = txns.iter().find(|t| t.packet_type == 3).expect("publish");
+        let (topic, retain, payload) = &s.publish;
+        prop_assert_eq!((pb.qos, pb.retain, pb.dup, pb.packet_id), (0, *retain, false, None));
+        let f = pb.publish.as_ref().expect("publish fields");
+        prop_assert_eq!(&f.topic, topic);
+        prop_assert_eq!(f.payload_len, payload.len());
+        prop_assert_eq!(f.payload.as_ref(), Some(payload));
+
+        let sub = txns.iter().find(|t| t.packet_type == 8).expect("subscribe");
+        prop_assert_eq!(sub.packet_id, Some(s.sub_id));
+        let got: Vec<_> = sub.topics.iter().map(|t| (t.topic.clone(), t.qos)).collect();
+        let want: Vec<_> = s.subs.iter().map(|(t, q)| (t.clone(), Some(*q))).collect();
+        prop_assert_eq!(got, want);
+        let ack = sub.reply.as_ref().expect("suback");
+        prop_assert_eq!(ack.packet_type, 9);
+        prop_assert_eq!(&ack.reason_codes, &s.subs.iter().map(|t| t.1).collect::<Vec<_>>());
+
+        let un = txns.iter().find(|t| t.packet_type == 10).expect("unsubscribe");
+        prop_assert_eq!(un.packet_id, Some(s.unsub_id));
+        let got: Vec<_> = un.topics.iter().map(|t| (t.topic.clone(), t.qos)).collect();
+        let want: Vec<_> = s.unsubs.iter().map(|t| (t.clone(), None)).collect();
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(un.reply.as_ref().map(|r| r.packet_type), Some(11));
+    }
+}

@@ -113,3 +113,130 @@ fn endless_pre_banner_is_bounded() {
     let kinds: Vec<_> = anomalies(&out).iter().map(|a| a.kind).collect();
     assert_eq!(kinds, ["no_banner"]);
 }
+
+// ---- both identification lines and both KEXINITs, with negotiation (issue 6) ----
+
+/// Lists drawn from a small pool so that client and server often overlap.
+fn pool_list() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            "curve25519-sha256",
+            "aes128-ctr",
+            "aes256-gcm@openssh.com",
+            "hmac-sha2-256",
+            "none",
+            "zlib",
+            "ssh-ed25519",
+            "rsa-sha2-512",
+        ]),
+        1..5,
+    )
+    .prop_map(|v| v.into_iter().map(str::to_string).collect())
+}
+
+fn kexinit_full(lists: &[Vec<String>], follows: bool) -> Vec<u8> {
+    let mut k = vec![20u8];
+    k.extend_from_slice(&[3; 16]);
+    for l in lists {
+        let s = l.join(",");
+        k.extend_from_slice(&(s.len() as u32).to_be_bytes());
+        k.extend_from_slice(s.as_bytes());
+    }
+    k.push(u8::from(follows));
+    k.extend_from_slice(&[0, 0, 0, 0]);
+    packet(&k)
+}
+
+fn ident() -> impl Strategy<Value = (String, String, Option<String>)> {
+    (
+        prop::sample::select(vec!["2.0", "1.99"]).prop_map(str::to_string),
+        "[A-Za-z0-9_.-]{1,30}",
+        prop::option::of("[A-Za-z0-9_.+-][A-Za-z0-9_.+ -]{0,20}[A-Za-z0-9_.+-]"),
+    )
+}
+
+fn banner_line((proto, sw, comment): &(String, String, Option<String>)) -> Vec<u8> {
+    let mut s = format!("SSH-{proto}-{sw}");
+    if let Some(c) = comment {
+        s.push(' ');
+        s.push_str(c);
+    }
+    s.push_str("\r\n");
+    s.into_bytes()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Protocol version, software version and comments of both sides, every KEXINIT
+    /// list and first_kex_follows of both sides, and the negotiated algorithms (the
+    /// client's first choice the server also lists, RFC 4253 §7.1) read back, each
+    /// direction split at a random point.
+    #[test]
+    fn both_sides_round_trip(
+        cid in ident(),
+        sid in ident(),
+        clists in prop::collection::vec(pool_list(), 10),
+        slists in prop::collection::vec(pool_list(), 10),
+        (cf, sf) in (any::<bool>(), any::<bool>()),
+        split in any::<usize>(),
+    ) {
+        let mut client = banner_line(&cid);
+        client.extend(kexinit_full(&clists, cf));
+        client.extend(packet(&[21]));
+        let mut server = banner_line(&sid);
+        server.extend(kexinit_full(&slists, sf));
+        server.extend(packet(&[21]));
+        let mut p = (DESC.new_parser)(Transport::Tcp);
+        let mut out = Vec::new();
+        for (i, (d, b)) in [(true, client), (false, server)].iter().enumerate() {
+            let dir = if *d { sluice_proto::Direction::ToServer } else { sluice_proto::Direction::ToClient };
+            let at = split % (b.len() + 1);
+            p.parse(dir, &b[..at], i as i64, &mut out);
+            p.parse(dir, &b[at..], i as i64, &mut out);
+        }
+        p.finish(9, &mut out);
+        prop_assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+        let t: Vec<_> = out.iter().filter_map(|o| match o {
+            Output::Txn(t) => match &t.record { Record::Ssh(x) => Some(x.clone()), _ => None },
+            _ => None,
+        }).collect();
+        prop_assert_eq!(t.len(), 1);
+        let tx = &t[0];
+        prop_assert_eq!(tx.version, Some(2));
+        prop_assert!(tx.encrypted);
+        for (e, (proto, sw, comment), lists, follows) in [
+            (tx.client.as_ref(), &cid, &clists, cf),
+            (tx.server.as_ref(), &sid, &slists, sf),
+        ] {
+            let e = e.expect("endpoint");
+            prop_assert_eq!(&e.proto_version, proto);
+            prop_assert_eq!(&e.software_version, sw);
+            prop_assert_eq!(&e.comments, comment);
+            prop_assert_eq!(e.pre_banner_lines, 0);
+            let k = e.kex.as_ref().expect("kex");
+            let got = [
+                &k.kex_algorithms, &k.host_key_algorithms,
+                &k.encryption_client_to_server, &k.encryption_server_to_client,
+                &k.mac_client_to_server, &k.mac_server_to_client,
+                &k.compression_client_to_server, &k.compression_server_to_client,
+            ];
+            for (g, w) in got.iter().zip(lists.iter()) {
+                prop_assert_eq!(*g, w);
+            }
+            prop_assert_eq!(k.first_kex_follows, follows);
+            prop_assert!(!k.truncated);
+        }
+        let pick = |i: usize| clists[i].iter().find(|c| slists[i].contains(c)).cloned();
+        let ch = tx.chosen.as_ref().expect("chosen");
+        let got = [
+            &ch.kex, &ch.host_key,
+            &ch.cipher_client_to_server, &ch.cipher_server_to_client,
+            &ch.mac_client_to_server, &ch.mac_server_to_client,
+            &ch.compression_client_to_server, &ch.compression_server_to_client,
+        ];
+        for (i, g) in got.iter().enumerate() {
+            prop_assert_eq!(*g, &pick(i), "list {}", i);
+        }
+    }
+}
