@@ -241,3 +241,72 @@ pub fn seed(proto: &str, i: u8) -> Vec<u8> {
         _ => Vec::new(),
     }
 }
+
+/// The robustness properties every remote-access / IT parser holds: arbitrary bytes in
+/// arbitrary chunkings (with TCP gaps) never panic, and the records do not depend on the
+/// chunking. Defines `dir` and `seed` (a plausible protocol start, so fuzzed bytes reach
+/// deeper states) at the call site; needs `use proptest::prelude::*` there.
+#[allow(unused_macros)] // only the *_props test binaries call it
+macro_rules! robustness_props {
+    ($desc:path, $name:literal) => {
+        fn dir(b: bool) -> ::sluice_proto::Direction {
+            if b {
+                ::sluice_proto::Direction::ToServer
+            } else {
+                ::sluice_proto::Direction::ToClient
+            }
+        }
+
+        /// A plausible start for the protocol, so that fuzzed bytes reach deeper states.
+        fn seed(i: u8) -> Vec<u8> {
+            remote_support::seed($name, i)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn never_panics(
+                steps in prop::collection::vec((any::<bool>(), prop::collection::vec(any::<u8>(), 0..300), any::<u8>()), 0..12),
+                chunk in 1usize..64,
+                gap_at in any::<u8>(),
+            ) {
+                let mut p = ($desc.new_parser)(::sluice_proto::Transport::Tcp);
+                let mut out = Vec::new();
+                for (i, (d, bytes, s)) in steps.iter().enumerate() {
+                    let mut b = if i < 2 { seed(*s) } else { Vec::new() };
+                    b.extend_from_slice(bytes);
+                    if i == usize::from(gap_at % 16) {
+                        p.gap(dir(*d), 10, i as i64, &mut out);
+                    }
+                    for c in b.chunks(chunk) {
+                        p.parse(dir(*d), c, i as i64, &mut out);
+                    }
+                    let _ = ($desc.probe)(dir(*d), &b);
+                }
+                p.finish(99, &mut out);
+            }
+
+            #[test]
+            fn chunking_invariant(
+                steps in prop::collection::vec((any::<bool>(), prop::collection::vec(any::<u8>(), 0..200), any::<u8>()), 0..8),
+                chunk in 1usize..17,
+            ) {
+                let steps: Vec<(::sluice_proto::Direction, Vec<u8>)> = steps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (d, bytes, s))| {
+                        let mut b = if i < 4 { seed(s) } else { Vec::new() };
+                        b.extend(bytes);
+                        (dir(d), b)
+                    })
+                    .collect();
+                let whole = remote_support::records(&remote_support::feed_chunked(&$desc, &steps, 0));
+                prop_assert_eq!(&whole, &remote_support::records(&remote_support::feed_chunked(&$desc, &steps, 1)));
+                prop_assert_eq!(&whole, &remote_support::records(&remote_support::feed_chunked(&$desc, &steps, chunk)));
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use robustness_props;
