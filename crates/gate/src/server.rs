@@ -275,6 +275,31 @@ impl ClientGuard {
     }
 }
 
+impl ClientGuard {
+    /// [`ClientGuard::new`], auditing the refused connection when `max` clients are
+    /// already connected.
+    async fn admit(
+        s: &Arc<Shared>,
+        max: usize,
+        addr: SocketAddr,
+        transport: Transport,
+    ) -> Option<ClientGuard> {
+        let guard = ClientGuard::new(s, max);
+        if guard.is_none() {
+            let reason = format!("{max} clients connected: max_clients reached");
+            s.audit_conn(
+                &anonymous(addr, transport),
+                Action::Connect,
+                Decision::Deny,
+                Some(DenyKind::Unavailable),
+                Some(reason),
+            )
+            .await;
+        }
+        guard
+    }
+}
+
 impl Drop for ClientGuard {
     fn drop(&mut self) {
         self.0.clients.fetch_sub(1, Ordering::AcqRel);
@@ -320,20 +345,8 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tran
 
 async fn tls_client(sock: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     let snap = shared.snapshot();
-    let Some(_guard) = ClientGuard::new(&shared, snap.config.limits.max_clients) else {
-        let reason = format!(
-            "{} clients connected: max_clients reached",
-            snap.config.limits.max_clients
-        );
-        shared
-            .audit_conn(
-                &anonymous(addr, Transport::Tls),
-                Action::Connect,
-                Decision::Deny,
-                Some(DenyKind::Unavailable),
-                Some(reason),
-            )
-            .await;
+    let max = snap.config.limits.max_clients;
+    let Some(_guard) = ClientGuard::admit(&shared, max, addr, Transport::Tls).await else {
         return;
     };
     let Some(setup) = snap.tls.clone() else {
@@ -425,20 +438,8 @@ async fn tls_client(sock: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
 
 async fn plain_client(sock: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     let snap = shared.snapshot();
-    let Some(_guard) = ClientGuard::new(&shared, snap.config.limits.max_clients) else {
-        let reason = format!(
-            "{} clients connected: max_clients reached",
-            snap.config.limits.max_clients
-        );
-        shared
-            .audit_conn(
-                &anonymous(addr, Transport::Plain),
-                Action::Connect,
-                Decision::Deny,
-                Some(DenyKind::Unavailable),
-                Some(reason),
-            )
-            .await;
+    let max = snap.config.limits.max_clients;
+    let Some(_guard) = ClientGuard::admit(&shared, max, addr, Transport::Plain).await else {
         return;
     };
     let ip = canonical(addr.ip());

@@ -219,3 +219,71 @@ async fn an_unwritable_audit_trail_refuses_every_request() {
     assert!(refused, "requests still pass without an audit trail");
     gate.shutdown().await;
 }
+
+/// `max_clients`: a connection beyond the limit is closed at once and audited as a
+/// refused connect; the slot frees when a client leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_max_clients_are_refused_and_audited() {
+    let plc = mock_plc().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("gate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[gate]\nlisten_plain = \"127.0.0.1:0\"\nupstream = \"{plc}\"\nmax_clients = 1\n\
+             [[plain_client]]\naddress = \"127.0.0.0/8\"\nrole = \"all\"\n\
+             [[role]]\nname = \"all\"\nunits = [1]\nfunctions = [3]\nread = [\"0-65535\"]\n"
+        ),
+    )
+    .unwrap();
+    let gate = sluice_gate::start(&cfg, sluice_gate::Options::default())
+        .await
+        .unwrap();
+    let port = gate.plain_addr().unwrap().port();
+    // The first client holds the only slot (once it has been served, it is admitted).
+    let mut first = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    first
+        .write_all(
+            &request(
+                1,
+                1,
+                &Request::ReadHoldingRegisters {
+                    address: 7,
+                    quantity: 1,
+                },
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut r = vec![0u8; 11];
+    tokio::time::timeout(Duration::from_secs(5), first.read_exact(&mut r))
+        .await
+        .expect("the first client is served")
+        .unwrap();
+    // The second is closed without an answer.
+    let mut second = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), second.read(&mut buf))
+        .await
+        .expect("the refused connection is closed");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    gate.flush_audit().await;
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let refused: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("max_clients reached"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{audit}");
+    assert!(
+        refused[0].contains("\"deny\":\"unavailable\""),
+        "{}",
+        refused[0]
+    );
+    // A slot frees when the first client leaves.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = valid_read(port).await;
+    assert_eq!(&r[..9], &[0, 42, 0, 0, 0, 7, 1, 3, 4]);
+    gate.shutdown().await;
+}
