@@ -85,7 +85,8 @@ const SEC: i64 = 1_000_000_000;
 /// Evidence ids kept per alert.
 const MAX_EVIDENCE: usize = 20;
 /// Bound on the per-key state maps (talkers, last values, trackers...).
-const MAX_STATE: usize = 1_000_000;
+/// Default bound on the entries of each state table (talkers, trackers, scan groups...).
+pub const DEFAULT_MAX_STATE: usize = 250_000;
 
 /// How the detector runs.
 #[derive(Debug, Clone)]
@@ -110,6 +111,10 @@ pub struct DetectorConfig {
     pub warmup_ns: i64,
     /// Batch mode: most alerts held before the oldest closed ones are emitted.
     pub max_held: usize,
+    /// Most entries in each state table (talkers, thresholds, scan groups, last values,
+    /// sessions...). A full table is emptied and the reset counted, so memory stays
+    /// bounded whatever the traffic (a flood of sources cannot grow it).
+    pub max_state: usize,
 }
 
 impl DetectorConfig {
@@ -126,6 +131,7 @@ impl DetectorConfig {
             chain_window_ns: 1800 * SEC,
             warmup_ns: 300 * SEC,
             max_held: 200_000,
+            max_state: DEFAULT_MAX_STATE,
         }
     }
 }
@@ -147,6 +153,8 @@ pub struct DetectStats {
     pub by_rule: BTreeMap<String, u64>,
     /// Attack chains found.
     pub chains: u64,
+    /// State tables emptied because they reached `max_state` entries.
+    pub state_resets: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -240,7 +248,8 @@ impl Group {
         }
         self.count = self.count.saturating_add(1);
         if let Some(v) = value {
-            if self.distinct.len() < 65_536 {
+            // Values beyond the threshold change nothing: the set stays at `need`.
+            if self.distinct.len() < need.max(1) as usize {
                 self.distinct.insert(v);
             }
         }
@@ -298,6 +307,7 @@ pub struct Detector {
     chain_window: i64,
     warmup: i64,
     max_held: usize,
+    max_state: usize,
     txn_rules: Vec<usize>,
     flow_rules: Vec<usize>,
     policy_rules: HashMap<ViolationKind, Vec<usize>>,
@@ -326,6 +336,7 @@ pub struct Detector {
     first_ts: Option<i64>,
     watermark: i64,
     next_gc: i64,
+    next_sweep: i64,
     touches: Vec<Touch>,
     seen: Vec<Seen>,
     points: Vec<PointWrite>,
@@ -375,6 +386,7 @@ impl Detector {
             chain_window: cfg.chain_window_ns.max(0),
             warmup: cfg.warmup_ns.max(0),
             max_held: cfg.max_held.max(1),
+            max_state: cfg.max_state.max(16),
             txn_rules: Vec::new(),
             flow_rules: Vec::new(),
             policy_rules: HashMap::new(),
@@ -399,6 +411,7 @@ impl Detector {
             first_ts: None,
             watermark: i64::MIN,
             next_gc: i64::MIN,
+            next_sweep: i64::MIN,
             touches: Vec::new(),
             seen: Vec::new(),
             points: Vec::new(),
@@ -492,7 +505,7 @@ impl Detector {
         let n = self.talkers.len();
         let first = match self.talkers.get(&(client, server, proto)) {
             Some(t) => *t,
-            None if n < MAX_STATE => {
+            None if n < self.max_state => {
                 self.talkers.insert((client, server, proto), ts);
                 ts
             }
@@ -507,7 +520,7 @@ impl Detector {
             return;
         }
         let k = (server, unit, table, address);
-        if self.last_values.len() < MAX_STATE || self.last_values.contains_key(&k) {
+        if self.last_values.len() < self.max_state || self.last_values.contains_key(&k) {
             self.last_values.insert(k, value);
         }
     }
@@ -523,11 +536,20 @@ impl Detector {
         let function = record.function();
         let ts = ev.ts;
         if is_remote_access(proto) {
-            self.remote_access(ev, proto, ts, out);
+            // The session began with the request; the handshake that names the
+            // protocol is complete at the response: the alert is raised then.
+            let at = match &ev.body {
+                Body::Txn {
+                    ts_end: Some(end), ..
+                } => (*end).max(ts),
+                _ => ts,
+            };
+            self.remote_access(ev, proto, ts, at, out);
         }
         if let Some(uid) = ev.flow_uid {
             if !self.judged.contains(&uid) {
-                if self.judged.len() >= MAX_STATE {
+                if self.judged.len() >= self.max_state {
+                    self.stats.state_resets += 1;
                     self.judged.clear();
                 }
                 self.judged.insert(uid);
@@ -711,7 +733,8 @@ impl Detector {
                     GroupBy::Pair => (ri, client, Some(server)),
                     GroupBy::Destination => (ri, server, None),
                 };
-                if self.trackers.len() >= MAX_STATE {
+                if self.trackers.len() >= self.max_state {
+                    self.stats.state_resets += 1;
                     self.trackers.clear();
                 }
                 let g = self.trackers.entry(gkey).or_default();
@@ -800,7 +823,9 @@ impl Detector {
         let attempt = payload == 0 || (udp && !answered);
         let ts = f.start;
         if attempt {
-            self.scan(ev, src.ip, dst.ip, dst.port, ts, out);
+            // Grouped by when the attempt began; raised when the one that crosses the
+            // threshold is over (its reset, or its last packet).
+            self.scan(ev, src.ip, dst.ip, dst.port, ts, f.end.max(ts), out);
         }
         if payload == 0 {
             if let Some(u) = uid {
@@ -813,10 +838,11 @@ impl Detector {
             None => protocols_on_port(ev.transport, dst.port).collect(),
         };
         // Remote access first, so the flow's other alerts join its chain.
+        let at = f.end.max(ts);
         if let Some(p) = guessed.iter().copied().find(|p| is_remote_access(p)) {
-            self.remote_access(ev, p, ts, out);
+            self.remote_access(ev, p, ts, at, out);
         } else if ev.protocol.is_none() && self.ra_ports.contains(&dst.port) {
-            self.remote_access(ev, "unknown", ts, out);
+            self.remote_access(ev, "unknown", ts, at, out);
         }
         let judged = match (uid, ev.flow_uid) {
             (Some(u), _) => self.judged.remove(&u),
@@ -1101,7 +1127,14 @@ impl Detector {
     // Remote access and chains
     // ---------------------------------------------------------------------------------
 
-    fn remote_access(&mut self, ev: &Event, proto: &'static str, start: i64, out: &mut Vec<Event>) {
+    fn remote_access(
+        &mut self,
+        ev: &Event,
+        proto: &'static str,
+        start: i64,
+        at: i64,
+        out: &mut Vec<Event>,
+    ) {
         let Some((src, dst)) = orient(ev, proto) else {
             return;
         };
@@ -1151,10 +1184,15 @@ impl Detector {
         ));
         self.stats.chains += 1;
         if let Some(u) = ev.flow_uid {
-            if self.ra_flows.len() >= MAX_STATE {
+            if self.ra_flows.len() >= self.max_state {
+                self.stats.state_resets += 1;
                 self.ra_flows.clear();
             }
             self.ra_flows.insert(u, chain.clone());
+        }
+        if self.sessions.len() >= self.max_state && !self.sessions.contains_key(&server) {
+            self.stats.state_resets += 1;
+            self.sessions.clear();
         }
         let list = self.sessions.entry(server).or_default();
         list.retain(|s| s.start.saturating_add(self.chain_window) >= start);
@@ -1174,7 +1212,7 @@ impl Detector {
             proto
         };
         for ri in fire {
-            let mut r = Raise::between(ev, start, Some(client), Some(server));
+            let mut r = Raise::between(ev, at, Some(client), Some(server));
             r.protocol = Some(proto_name);
             r.chain = Some(chain.clone());
             r.details.insert(
@@ -1246,6 +1284,7 @@ impl Detector {
     // Scans
     // ---------------------------------------------------------------------------------
 
+    #[allow(clippy::too_many_arguments)]
     fn scan(
         &mut self,
         ev: &Event,
@@ -1253,6 +1292,7 @@ impl Detector {
         dst: IpAddr,
         port: u16,
         ts: i64,
+        at: i64,
         out: &mut Vec<Event>,
     ) {
         let rules = self.scan_rules.clone();
@@ -1267,7 +1307,8 @@ impl Detector {
                 ScanKind::Hosts => ((ri, src, None), hash_of(&dst)),
                 ScanKind::Ports => ((ri, src, Some(dst)), u64::from(port)),
             };
-            if self.scan_groups.len() >= MAX_STATE {
+            if self.scan_groups.len() >= self.max_state {
+                self.stats.state_resets += 1;
                 self.scan_groups.clear();
             }
             let g = self.scan_groups.entry(key).or_default();
@@ -1275,7 +1316,7 @@ impl Detector {
                 continue;
             }
             let n = g.reached(true);
-            let mut r = Raise::new(ev, ts);
+            let mut r = Raise::new(ev, at);
             r.protocol = None;
             if kind == ScanKind::Hosts {
                 r.dst = None;
@@ -1421,6 +1462,10 @@ impl Detector {
                     .filter(|p| *p > 0)
                 {
                     let k = hash_of(&(client, server, proto, pkey));
+                    if self.polls.len() >= self.max_state && !self.polls.contains_key(&k) {
+                        self.stats.state_resets += 1;
+                        self.polls.clear();
+                    }
                     let track = self.polls.entry(k).or_default();
                     let ts = ev.ts;
                     if track.last > 0 && ts > track.last {
@@ -1485,7 +1530,8 @@ impl Detector {
             return;
         };
         if once_key != 0 {
-            if self.once.len() >= MAX_STATE {
+            if self.once.len() >= self.max_state {
+                self.stats.state_resets += 1;
                 self.once.clear();
             }
             if !self.once.insert(once_key) {
@@ -1767,6 +1813,21 @@ impl Detector {
             let keep = self.chain_window;
             self.aggs
                 .retain(|_, a| a.open || (a.ics_write && now.saturating_sub(a.last_ts) <= keep));
+        }
+        // Threshold groups whose window has passed start afresh at their next
+        // occurrence anyway: drop them, so state follows the traffic of one window.
+        // (Swept every 30 s of capture time: a sweep visits every group.)
+        if now >= self.next_sweep {
+            self.next_sweep = now.saturating_add(30 * SEC);
+            let rules = &self.rules;
+            let expired = |ri: usize, start: i64| {
+                rules
+                    .get(ri)
+                    .and_then(|r| r.threshold.as_ref())
+                    .is_none_or(|t| now.saturating_sub(start) > t.window_ns)
+            };
+            self.trackers.retain(|k, g| !expired(k.0, g.start));
+            self.scan_groups.retain(|k, g| !expired(k.0, g.start));
         }
         let cw = self.chain_window;
         self.sessions.retain(|_, v| {

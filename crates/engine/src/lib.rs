@@ -142,6 +142,9 @@ pub struct AppState {
     probe_buf: [Vec<u8>; 2],
     events: u32,
     txns: u64,
+    /// The flow record already went out (a rejected connection attempt, reported at
+    /// its reset): packets still arriving are counted in the table, not reported again.
+    reported: bool,
 }
 
 impl Default for AppState {
@@ -153,6 +156,7 @@ impl Default for AppState {
             probe_buf: [Vec::new(), Vec::new()],
             events: 0,
             txns: 0,
+            reported: false,
         }
     }
 }
@@ -161,6 +165,42 @@ impl Default for AppState {
 const PROBE_BYTES: usize = 512;
 /// Payload chunks probed before a flow's protocol is declared unknown.
 const PROBE_TRIES: u8 = 8;
+
+/// The flow record event of `flow` (its current interval), ending for `reason`.
+fn flow_event(flow: &mut Flow<AppState>, reason: EndReason) -> Event {
+    let st =
+        |f: fn(&sluice_flow::StreamStats) -> u64| f(&flow.tcp[0].stats) + f(&flow.tcp[1].stats);
+    let rec = FlowRecord {
+        start: flow.interval_ts,
+        end: flow.last_ts,
+        packets: flow.packets,
+        bytes: flow.bytes,
+        payload_bytes: flow.payload_bytes,
+        history: flow.history.clone(),
+        end_reason: reason,
+        gaps: st(|s| s.gaps),
+        gap_bytes: st(|s| s.gap_bytes),
+        overlap_bytes: st(|s| s.overlap_bytes),
+        retransmissions: st(|s| s.retransmissions),
+        out_of_order: st(|s| s.out_of_order),
+        transactions: flow.app.txns,
+    };
+    let seq = flow.app.events;
+    flow.app.events += 1;
+    Event {
+        ts: flow.interval_ts,
+        kind: Kind::Event,
+        flow_uid: Some(flow.uid),
+        seq,
+        src: Some(flow.client),
+        dst: Some(flow.server),
+        src_mac: flow.client_mac,
+        dst_mac: flow.server_mac,
+        transport: Some(transport_name(flow.key.proto)),
+        protocol: flow.app.proto.map(|p| p.name),
+        body: Body::Flow(rec),
+    }
+}
 
 /// The pipeline.
 pub struct Engine {
@@ -474,9 +514,38 @@ impl Engine {
         self.outputs = outputs;
         self.flows.touched(slot, ts);
         self.handle_outputs(slot);
+        if proto == ipproto::TCP && flags & tcp_flags::RST != 0 {
+            self.report_rejected(slot);
+        }
         if !self.ended.is_empty() {
             self.finish_ended();
         }
+    }
+
+    /// A connection attempt that a reset ended before any payload (a refused port, a
+    /// half-open scan probe) is over at its reset: its flow record goes out now, not
+    /// when the closed flow leaves the table seconds later, so live scan detection sees
+    /// it at once. The flow stays in the table to absorb stray packets.
+    fn report_rejected(&mut self, slot: u32) {
+        if !self.cfg.flow_events {
+            return;
+        }
+        let Some(flow) = self.flows.get_mut(slot) else {
+            return;
+        };
+        if flow.app.reported || flow.payload_bytes != [0, 0] {
+            return;
+        }
+        flow.app.reported = true;
+        let ev = flow_event(flow, EndReason::Rst);
+        let (first, last, client, server) =
+            (flow.first_ts, flow.last_ts, flow.client.ip, flow.server.ip);
+        let counts = [
+            (flow.packets[0], flow.bytes[0]),
+            (flow.packets[1], flow.bytes[1]),
+        ];
+        self.assets.flow_ended(first, last, client, server, counts);
+        self.events.push(ev);
     }
 
     fn housekeeping(&mut self, ts: i64) {
@@ -526,6 +595,12 @@ impl Engine {
         }
         self.outputs = outputs;
         self.emit_outputs(&mut flow);
+        let gaps = flow.tcp[0].stats.gaps + flow.tcp[1].stats.gaps;
+        self.stats.tcp_gaps += gaps;
+        if flow.app.reported {
+            // Its record (and its asset counts) went out at its reset.
+            return;
+        }
         self.assets.flow_ended(
             flow.first_ts,
             flow.last_ts,
@@ -536,8 +611,6 @@ impl Engine {
                 (flow.packets[1], flow.bytes[1]),
             ],
         );
-        let gaps = flow.tcp[0].stats.gaps + flow.tcp[1].stats.gaps;
-        self.stats.tcp_gaps += gaps;
         if let Some(p) = flow.app.proto {
             if flow.app.txns == 0 {
                 self.assets
@@ -545,39 +618,8 @@ impl Engine {
             }
         }
         if self.cfg.flow_events {
-            let st = |f: fn(&sluice_flow::StreamStats) -> u64| {
-                f(&flow.tcp[0].stats) + f(&flow.tcp[1].stats)
-            };
-            let rec = FlowRecord {
-                start: flow.interval_ts,
-                end: flow.last_ts,
-                packets: flow.packets,
-                bytes: flow.bytes,
-                payload_bytes: flow.payload_bytes,
-                history: flow.history.clone(),
-                end_reason: reason,
-                gaps,
-                gap_bytes: st(|s| s.gap_bytes),
-                overlap_bytes: st(|s| s.overlap_bytes),
-                retransmissions: st(|s| s.retransmissions),
-                out_of_order: st(|s| s.out_of_order),
-                transactions: flow.app.txns,
-            };
-            let seq = flow.app.events;
-            flow.app.events += 1;
-            self.events.push(Event {
-                ts: flow.interval_ts,
-                kind: Kind::Event,
-                flow_uid: Some(flow.uid),
-                seq,
-                src: Some(flow.client),
-                dst: Some(flow.server),
-                src_mac: flow.client_mac,
-                dst_mac: flow.server_mac,
-                transport: Some(transport_name(flow.key.proto)),
-                protocol: flow.app.proto.map(|p| p.name),
-                body: Body::Flow(rec),
-            });
+            let ev = flow_event(&mut flow, reason);
+            self.events.push(ev);
         }
     }
 

@@ -88,6 +88,9 @@ pub const RESP: usize = 1;
 pub struct FlowConfig {
     pub tcp_idle_ns: i64,
     pub tcp_closed_ns: i64,
+    /// A TCP connection attempt nobody answered (only the opener's packets, no
+    /// payload) is over after this long: Zeek's `tcp_attempt_delay` is also 5 s.
+    pub tcp_attempt_ns: i64,
     pub udp_idle_ns: i64,
     pub other_idle_ns: i64,
     pub active_ns: i64,
@@ -100,6 +103,7 @@ impl Default for FlowConfig {
         FlowConfig {
             tcp_idle_ns: 600 * S,
             tcp_closed_ns: 5 * S,
+            tcp_attempt_ns: 5 * S,
             udp_idle_ns: 120 * S,
             other_idle_ns: 60 * S,
             active_ns: 3600 * S,
@@ -201,6 +205,8 @@ const CLASS_TCP_OPEN: u8 = 0;
 const CLASS_TCP_CLOSED: u8 = 1;
 const CLASS_UDP: u8 = 2;
 const CLASS_OTHER: u8 = 3;
+const CLASS_TCP_ATTEMPT: u8 = 4;
+const CLASSES: usize = 5;
 
 /// Counters of the table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -232,7 +238,7 @@ pub struct FlowTable<T> {
     map: HashMap<FlowKey, u32>,
     slots: Vec<Option<Flow<T>>>,
     free: Vec<u32>,
-    queues: [VecDeque<(u32, i64)>; 4],
+    queues: [VecDeque<(u32, i64)>; CLASSES],
     pub cfg: FlowConfig,
     pub stats: TableStats,
     now: i64,
@@ -293,6 +299,7 @@ impl<T> FlowTable<T> {
     fn class_of(flow: &Flow<T>) -> u8 {
         match flow.key.proto {
             6 if flow.closed() => CLASS_TCP_CLOSED,
+            6 if flow.packets[RESP] == 0 && flow.payload_bytes[ORIG] == 0 => CLASS_TCP_ATTEMPT,
             6 => CLASS_TCP_OPEN,
             17 => CLASS_UDP,
             _ => CLASS_OTHER,
@@ -303,6 +310,7 @@ impl<T> FlowTable<T> {
         match class {
             CLASS_TCP_OPEN => self.cfg.tcp_idle_ns,
             CLASS_TCP_CLOSED => self.cfg.tcp_closed_ns,
+            CLASS_TCP_ATTEMPT => self.cfg.tcp_attempt_ns,
             CLASS_UDP => self.cfg.udp_idle_ns,
             _ => self.cfg.other_idle_ns,
         }
@@ -447,7 +455,7 @@ impl<T> FlowTable<T> {
             self.now = now;
         }
         let now = self.now;
-        for class in 0..4u8 {
+        for class in 0..CLASSES as u8 {
             let timeout = self.timeout(class);
             let limit = now.saturating_sub(timeout).div_euclid(1_000_000_000);
             while let Some(&(slot, sec)) = self.queues[class as usize].front() {
@@ -551,12 +559,49 @@ mod tests {
     }
 
     #[test]
+    fn an_unanswered_tcp_attempt_ends_after_the_attempt_timeout() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let mut ended = Vec::new();
+        // A SYN nobody answers, and a connection the server answered.
+        let a = t.lookup(0, ep(1, 1000), ep(2, 502), 6, 0, || (), &mut ended);
+        if let Some(f) = t.get_mut(a.slot) {
+            f.packets = [1, 0];
+        }
+        t.touched(a.slot, 0);
+        let b = t.lookup(0, ep(1, 1001), ep(2, 502), 6, 0, || (), &mut ended);
+        if let Some(f) = t.get_mut(b.slot) {
+            f.packets = [1, 1];
+        }
+        t.touched(b.slot, 0);
+        t.expire(4 * S, &mut ended);
+        assert!(ended.is_empty());
+        t.expire(7 * S, &mut ended);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].flow.client.port, 1000);
+        assert_eq!(ended[0].reason, EndReason::IdleTimeout);
+        // The answer turns an attempt into a connection with the long idle timeout.
+        let c = t.lookup(10 * S, ep(1, 1002), ep(2, 502), 6, 0, || (), &mut ended);
+        t.touched(c.slot, 10 * S);
+        if let Some(f) = t.get_mut(c.slot) {
+            f.packets = [1, 1];
+        }
+        t.touched(c.slot, 11 * S);
+        t.expire(20 * S, &mut ended);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
     fn idle_timeout_expires_udp_before_tcp() {
         let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
         let mut ended = Vec::new();
         let a = t.lookup(0, ep(1, 1), ep(2, 2), 17, 0, || (), &mut ended);
         t.touched(a.slot, 0);
         let b = t.lookup(0, ep(1, 1), ep(2, 2), 6, 0, || (), &mut ended);
+        // An answered connection (an unanswered one is an attempt: see below).
+        if let Some(f) = t.get_mut(b.slot) {
+            f.packets = [1, 1];
+        }
         t.touched(b.slot, 0);
         t.expire(200 * S, &mut ended);
         assert_eq!(ended.len(), 1);

@@ -11,29 +11,94 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// The memory bounds of the engine, shared by `analyze` and `sense`. What exceeds them
-/// is counted in the summary's drops, never an out-of-memory.
+/// The memory bounds of the analysis, shared by `analyze` and `sense`. `--memcap-mib`
+/// is the budget; the caps not given explicitly are derived from it (the figures per
+/// flow and per asset are measured worst cases, see README's reliability section). What
+/// exceeds a cap is counted in the summary's drops, never an out-of-memory.
 #[derive(clap::Args, Clone, Copy, Debug)]
 pub struct Limits {
-    /// Cap on concurrently tracked flows (about 2 KiB each).
-    #[arg(long, default_value_t = 1_000_000)]
-    pub max_flows: usize,
-    /// Cap on bytes buffered for TCP reassembly, in MiB.
-    #[arg(long, default_value_t = 64)]
-    pub max_reassembly_mib: usize,
-    /// Cap on inventoried devices (about 2.3 KiB each): new addresses beyond it are
-    /// counted, not tracked.
-    #[arg(long, default_value_t = 100_000)]
-    pub max_assets: usize,
+    /// Memory budget in MiB for the whole process's analysis state (flows, reassembly
+    /// buffers, assets, detection state; at least 128); the caps below default to
+    /// shares of it.
+    #[arg(long, default_value_t = 1024)]
+    pub memcap_mib: usize,
+    /// Cap on concurrently tracked flows, all workers together (about 2 KiB each;
+    /// default: what the budget leaves after the other caps).
+    #[arg(long)]
+    pub max_flows: Option<usize>,
+    /// Cap on bytes buffered for TCP reassembly, in MiB (default: an eighth of the
+    /// budget, at most 64).
+    #[arg(long)]
+    pub max_reassembly_mib: Option<usize>,
+    /// Cap on inventoried devices (about 2.3 KiB each; default: a quarter of the
+    /// budget, at most 100,000): new addresses beyond it are counted, not tracked.
+    #[arg(long)]
+    pub max_assets: Option<usize>,
+}
+
+/// Resident memory of the process before any state: code, allocator, the writer's
+/// queues and buffers (measured: about 40 MiB with the store).
+const BASE_MIB: usize = 48;
+/// The smallest budget honoured (smaller ones are raised to it).
+const MIN_MEMCAP_MIB: usize = 128;
+/// Worst-case bytes per tracked flow (flow entry, index, application state: 2.2 KiB
+/// measured for a TCP slot in a debug build).
+const FLOW_BYTES: usize = 2304;
+/// Bytes per inventoried device (measured, see `crates/sluice/tests/bounds.rs`).
+const ASSET_BYTES: usize = 2355;
+/// Bytes per detection state entry (hash table slot and its value, generous).
+const DETECT_BYTES: usize = 256;
+
+/// The caps every part of the analysis keeps, all derived from [`Limits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    pub flows: usize,
+    pub reassembly_bytes: usize,
+    pub assets: usize,
+    /// Entries per detection state table.
+    pub detect_state: usize,
 }
 
 impl Limits {
-    /// The engine configuration with these bounds.
-    pub fn engine_config(&self) -> EngineConfig {
+    /// The caps: explicit ones as given, the rest shares of the memory budget.
+    pub fn caps(&self) -> Caps {
+        const MIB: usize = 1 << 20;
+        let budget = self.memcap_mib.max(MIN_MEMCAP_MIB);
+        let reassembly_mib = self
+            .max_reassembly_mib
+            .unwrap_or_else(|| (budget / 8).min(64))
+            .max(1);
+        let assets = self
+            .max_assets
+            .unwrap_or_else(|| (budget / 4 * MIB / ASSET_BYTES).min(100_000))
+            .max(1);
+        let detect_state =
+            (budget / 16 * MIB / DETECT_BYTES).clamp(1024, sluice_detect::DEFAULT_MAX_STATE);
+        let used = BASE_MIB * MIB
+            + reassembly_mib * MIB
+            + assets.saturating_mul(ASSET_BYTES)
+            + detect_state.saturating_mul(DETECT_BYTES);
+        let flows = self
+            .max_flows
+            .unwrap_or_else(|| (budget * MIB).saturating_sub(used) / FLOW_BYTES)
+            .max(1);
+        Caps {
+            flows,
+            reassembly_bytes: reassembly_mib * MIB,
+            assets,
+            detect_state,
+        }
+    }
+
+    /// The engine configuration of one of `workers` workers: the caps are shared out,
+    /// so the process as a whole keeps them.
+    pub fn engine_config(&self, workers: usize) -> EngineConfig {
+        let caps = self.caps();
+        let n = workers.max(1);
         let mut cfg = EngineConfig::default();
-        cfg.flows.max_flows = self.max_flows.max(1);
-        cfg.reassembly_bytes = self.max_reassembly_mib.max(1) << 20;
-        cfg.max_assets = self.max_assets.max(1);
+        cfg.flows.max_flows = (caps.flows / n).max(1);
+        cfg.reassembly_bytes = (caps.reassembly_bytes / n).max(1 << 20);
+        cfg.max_assets = (caps.assets / n).max(1);
         cfg
     }
 }
@@ -143,8 +208,13 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     let inputs: Vec<String> = args.pcaps.iter().map(|p| p.display().to_string()).collect();
     let key = source_key(&args.pcaps);
-    let detection =
-        crate::detection::setup(args.config.as_deref(), &args.detect, store.as_ref(), false)?;
+    let detection = crate::detection::setup(
+        args.config.as_deref(),
+        &args.detect,
+        store.as_ref(),
+        false,
+        args.limits.caps().detect_state,
+    )?;
     let mut sinks = Sinks {
         store,
         events,
@@ -159,8 +229,8 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         None => None,
     };
 
-    let cfg = args.limits.engine_config();
-    let mut pipe = Pipeline::new(cfg, args.workers.clamp(1, 64), sinks)?;
+    let workers = args.workers.clamp(1, 64);
+    let mut pipe = Pipeline::new(args.limits.engine_config(workers), workers, sinks)?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -292,5 +362,47 @@ pub fn print_summary(st: &Stats, assets: usize, secs: f64, db: Option<&Path>) {
     );
     if let Some(db) = db {
         eprintln!("  store {}", db.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(memcap_mib: usize) -> Limits {
+        Limits {
+            memcap_mib,
+            max_flows: None,
+            max_reassembly_mib: None,
+            max_assets: None,
+        }
+    }
+
+    #[test]
+    fn derived_caps_fit_the_budget_and_explicit_caps_win() {
+        assert_eq!(limits(64).caps(), limits(MIN_MEMCAP_MIB).caps());
+        for budget in [MIN_MEMCAP_MIB, 160, 512, 1024, 4096] {
+            let c = limits(budget).caps();
+            let total = BASE_MIB * (1 << 20)
+                + c.reassembly_bytes
+                + c.assets * ASSET_BYTES
+                + c.detect_state * DETECT_BYTES
+                + c.flows * FLOW_BYTES;
+            assert!(total <= budget << 20, "{budget}: {c:?}");
+            assert!(c.flows > 1000, "{budget}: {c:?}");
+        }
+        let c = limits(1024).caps();
+        assert_eq!((c.reassembly_bytes >> 20, c.assets), (64, 100_000));
+        assert!((250_000..400_000).contains(&c.flows), "{c:?}");
+        let mut l = limits(1024);
+        l.max_flows = Some(7);
+        l.max_assets = Some(9);
+        l.max_reassembly_mib = Some(3);
+        let c = l.caps();
+        assert_eq!((c.flows, c.assets, c.reassembly_bytes), (7, 9, 3 << 20));
+        // Workers share the caps.
+        let e = limits(1024).engine_config(2);
+        assert_eq!(e.flows.max_flows, limits(1024).caps().flows / 2);
+        assert_eq!(e.max_assets, 50_000);
     }
 }

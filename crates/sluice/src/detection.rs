@@ -82,6 +82,8 @@ pub struct Summary {
     pub alerts: u64,
     pub max_severity: u8,
     pub by_rule: Vec<(String, u64)>,
+    /// Detection state tables emptied at their cap (`--memcap-mib`).
+    pub state_resets: u64,
     pub baseline_saved: Option<(i64, usize)>,
     pub syslog: Option<SyslogStats>,
     pub failed: bool,
@@ -108,6 +110,7 @@ pub fn setup(
     args: &DetectArgs,
     store: Option<&Store>,
     live: bool,
+    max_state: usize,
 ) -> Result<Option<Detection>> {
     if args.no_detect {
         if args.learn {
@@ -126,6 +129,7 @@ pub fn setup(
     let mut cfg = DetectorConfig::new(rules);
     cfg.live = live;
     cfg.learn = args.learn;
+    cfg.max_state = max_state;
     if let Some(p) = config {
         cfg.policy = Some(Arc::new(load_policy(p)?));
     }
@@ -239,6 +243,7 @@ impl Detection {
             alerts: st.alerts,
             max_severity: st.max_severity,
             by_rule,
+            state_resets: st.state_resets,
             baseline_saved,
             syslog: siem.syslog,
             failed: self
@@ -271,6 +276,12 @@ impl Summary {
                 format!(": {}", top.join(", "))
             }
         );
+        if self.state_resets > 0 {
+            eprintln!(
+                "  detection state tables reset at their cap {} times (raise --memcap-mib)",
+                self.state_resets
+            );
+        }
         if let Some((id, pairs)) = self.baseline_saved {
             eprintln!("  baseline version {id} saved ({pairs} talker pairs)");
         }

@@ -89,8 +89,13 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         None => None,
     };
     let key = format!("live:{}:{}", args.iface, now_ns());
-    let detection =
-        crate::detection::setup(args.config.as_deref(), &args.detect, store.as_ref(), true)?;
+    let detection = crate::detection::setup(
+        args.config.as_deref(),
+        &args.detect,
+        store.as_ref(),
+        true,
+        args.limits.caps().detect_state,
+    )?;
     let mut sinks = Sinks {
         store,
         events,
@@ -104,7 +109,7 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         Some(s) => Some(s.begin_run(now_ns(), &[format!("iface:{}", args.iface)], &key)?),
         None => None,
     };
-    let mut pipe = Pipeline::new(args.limits.engine_config(), 1, sinks)?;
+    let mut pipe = Pipeline::new(args.limits.engine_config(1), 1, sinks)?;
     if !args.quiet {
         eprintln!(
             "sluice: sensing on {} (link type {linktype}); Ctrl-C to stop",

@@ -327,6 +327,43 @@ fn a_syn_flood_is_bounded_by_the_flow_cap() {
     }
 }
 
+/// The default caps follow `--memcap-mib`: a flood of 1,000,000 UDP probes from
+/// 1,000,000 distinct spoofed sources to a PLC (each a new flow, a new address in the
+/// inventory and a new scan-detection group: the worst case for every table at once),
+/// analysed with only a memory budget given, keeps the whole process's peak resident
+/// memory under that budget, and every cap reports what it refused.
+#[test]
+fn the_memory_budget_bounds_a_flood_of_distinct_sources() {
+    let dir = tmp();
+    let p = dir.path().join("sources.pcap");
+    let mut c = Cap::new(&p);
+    const N: u32 = 1_000_000;
+    for i in 0..N {
+        let src = Ipv4Addr::from(0x0a00_0000 | (i + 1));
+        c.udp((src, 40_000), (ip(10, 10, 1, 10), 502), b"\x00");
+    }
+    assert_eq!(c.finish(), u64::from(N));
+    let budget_mib = 160u64;
+    let r = analyze(&p, &["--memcap-mib", &budget_mib.to_string()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.num("\n  flows "), u64::from(N), "{}", r.stderr);
+    let evicted = r.num("flows evicted ");
+    let over = r.num("asset updates over cap ");
+    let resets = r.num("detection state tables reset at their cap ");
+    println!(
+        "1M sources under --memcap-mib {budget_mib}: {evicted} flows evicted, {over} asset updates over the cap, {resets} detection state resets, peak RSS {:.1} MiB, {:.1} s",
+        mib(r.peak_kib),
+        r.secs
+    );
+    assert!(evicted > 0 && over > 0 && resets > 0, "{}", r.stderr);
+    assert!(
+        r.peak_kib <= budget_mib * 1024,
+        "peak {:.1} MiB over the {budget_mib} MiB budget\n{}",
+        mib(r.peak_kib),
+        r.stderr
+    );
+}
+
 /// Writes `conns` connections to port 502 each sending `segs` segments of `len` bytes;
 /// with `holes`, every other segment is missing so the stream is out of order forever.
 fn reassembly_capture(path: &Path, conns: u16, segs: u32, len: usize, holes: bool) -> u64 {
