@@ -515,11 +515,12 @@ fn nested_ber(depth: usize, leaf: &[u8]) -> Vec<u8> {
 }
 
 /// Deeply nested and huge PDUs: a GOOSE allData nested 10,000 structures deep, a BACnet
-/// APDU of 30,000 nested opening tags, an MMS PDU nested 10,000 deep, a TLS record and
-/// handshake declaring 16 MiB, an HTTP header line of 4 MiB and a Content-Length of
-/// 10^20. No crash (stack or heap), memory bounded, the HTTP head reported as too long.
-/// (The anomalies each parser reports are printed: BACnet, MMS and TLS report none for
-/// these inputs; see the README's reliability section.)
+/// APDU of 30,000 nested opening tags and one whose tag declares 60,000 octets, an MMS
+/// PDU nested 10,000 deep, a TLS record declaring 64 KiB and a handshake declaring
+/// 16 MiB, an HTTP header line of 4 MiB and a Content-Length of 10^20. No crash (stack
+/// or heap), memory bounded, and each reported as an anomaly event: BACnet and MMS
+/// `nesting_too_deep`, BACnet `bad_length`, TLS `record_too_long` and
+/// `handshake_too_long`, HTTP `head_too_long`.
 #[test]
 fn deeply_nested_and_huge_pdus_are_bounded() {
     let dir = tmp();
@@ -576,6 +577,16 @@ fn deeply_nested_and_huge_pdus_are_bounded() {
                 &d,
             );
         }
+        // WriteProperty whose value, a character string, declares 60,000 octets.
+        let mut apdu = vec![
+            0x00, 0x05, 0x02, 0x0f, 0x0c, 0x00, 0x80, 0x00, 0x05, 0x19, 0x55,
+        ];
+        apdu.extend_from_slice(&[0x3e, 0x75, 0xfe, 0xea, 0x60, 0x00, b'x']);
+        let mut d = vec![0x81, 0x0a];
+        d.extend_from_slice(&((apdu.len() + 6) as u16).to_be_bytes());
+        d.extend_from_slice(&[0x01, 0x04]);
+        d.extend_from_slice(&apdu);
+        c.udp((ip(10, 10, 2, 21), 47_808), (ip(10, 10, 1, 30), 47_808), &d);
     }
     // MMS over ISO-on-TCP: TPKT, COTP DT, then 10,000 nested BER levels (in
     // 1,400-byte segments).
@@ -612,6 +623,25 @@ fn deeply_nested_and_huge_pdus_are_bounded() {
         for _ in 0..1_500 {
             c.data(cl, sv, seq, ack, &filler);
             seq = seq.wrapping_add(1_400);
+        }
+    }
+    // TLS: a ClientHello declaring 16 MiB in a full 16 KiB record, followed by 2 MiB
+    // of further handshake records.
+    {
+        let cl = (ip(10, 20, 0, 7), 42_001);
+        let sv = (ip(10, 30, 0, 7), 443);
+        let (mut seq, ack) = c.connect(cl, sv);
+        let mut stream = vec![
+            0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0xff, 0xff, 0xff, 0x03, 0x03,
+        ];
+        stream.resize(5 + 16_384, 0x5a);
+        for _ in 0..128 {
+            stream.extend_from_slice(&[0x16, 0x03, 0x03, 0x40, 0x00]);
+            stream.resize(stream.len() + 16_384, 0x5a);
+        }
+        for s in stream.chunks(1_400) {
+            c.data(cl, sv, seq, ack, s);
+            seq = seq.wrapping_add(s.len() as u32);
         }
     }
     // HTTP: a header line of 4 MiB without CRLF, and an absurd Content-Length.
@@ -653,9 +683,25 @@ fn deeply_nested_and_huge_pdus_are_bounded() {
         mib(bound),
         r.secs
     );
-    // The oversized HTTP head is reported; every PDU was parsed without a crash.
-    assert!(
-        by_proto.get("http/head_too_long").is_some_and(|&n| n >= 1),
+    // Every oversized or over-nested PDU is reported; every PDU was parsed without
+    // a crash.
+    for (key, min) in [
+        ("http/head_too_long", 1),
+        ("bacnet/nesting_too_deep", 3),
+        ("bacnet/bad_length", 1),
+        ("mms/nesting_too_deep", 1),
+        ("tls/record_too_long", 1),
+        ("tls/handshake_too_long", 1),
+    ] {
+        assert!(
+            by_proto.get(key).is_some_and(|&n| n >= min),
+            "{key}: {by_proto:?}"
+        );
+    }
+    // One report per oversized handshake, not one per record carrying it.
+    assert_eq!(
+        by_proto.get("tls/handshake_too_long"),
+        Some(&1),
         "{by_proto:?}"
     );
     assert!(r.num("transactions ") >= 6, "{}", r.stderr);

@@ -28,7 +28,9 @@
 //!
 //! Anomaly kinds: `bad_bvlc_type`, `bad_length`, `truncated`, `bad_npdu_version`,
 //! `unknown_bvlc_function`, `bad_pdu_type`, `unexpected_response`,
-//! `unanswered_request`, `not_bacnet`.
+//! `unanswered_request`, `not_bacnet`, `nesting_too_deep` (more than
+//! [`tags::MAX_DEPTH`] nested opening tags in the service data). `bad_length` also
+//! covers a tag declaring more octets than the APDU holds.
 use crate::{Direction, Parser, Probe, ProtocolDesc, Transport};
 
 pub mod encode;

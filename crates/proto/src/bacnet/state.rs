@@ -18,7 +18,7 @@
 use super::names;
 use super::parser::{self, Apdu, Bvlc, Npdu};
 use super::record::{self, Detail, Network, Transaction};
-use super::tags::Value;
+use super::tags::{self, TagIssue, Value};
 use crate::{Anomaly, Direction, Identity, Output, Parser, Record, Side, Timestamp, Txn};
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
@@ -95,6 +95,22 @@ fn emit(
         dir,
         record: Record::Bacnet(Box::new(tx)),
     }));
+}
+
+/// Reports service data nested too deep or declaring lengths past the APDU (the
+/// message is still decoded as far as it goes). A later segment of a segmented
+/// message starts and ends anywhere, so only its nesting is checked.
+fn check_structure(a: &Apdu<'_>, dir: Direction, ts: Timestamp, out: &mut Vec<Output>) {
+    if !matches!(a.pdu_type, 0 | 1 | 3 | 5) {
+        return;
+    }
+    match tags::scan(a.data) {
+        Some(i @ TagIssue::TooDeep { .. }) => anomaly(out, ts, dir, i.kind(), i.to_string()),
+        Some(i @ TagIssue::Overrun { .. }) if !a.segmented => {
+            anomaly(out, ts, dir, i.kind(), i.to_string())
+        }
+        _ => {}
+    }
 }
 
 fn side_of(dir: Direction) -> Side {
@@ -244,6 +260,7 @@ impl BacnetParser {
         };
         self.confirmed = true;
         self.bad_streak = 0;
+        check_structure(&apdu, dir, ts, out);
         let origin = bvlc
             .forwarded_from
             .map(|(ip, _)| IpAddr::V4(Ipv4Addr::from(ip)));

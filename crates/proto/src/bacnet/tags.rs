@@ -23,8 +23,18 @@ pub struct Tag {
     pub end: usize,
 }
 
+/// Deepest nesting of opening context tags in one APDU before it is reported as
+/// `nesting_too_deep` (real services nest a handful of levels).
+pub const MAX_DEPTH: usize = 32;
+
 /// Decodes the tag at `pos`.
 pub fn tag_at(b: &[u8], pos: usize) -> Option<Tag> {
+    header_at(b, pos).filter(|t| t.end <= b.len())
+}
+
+/// Decodes the tag header at `pos`; `end` is where the declared content ends, which
+/// may lie past the buffer.
+fn header_at(b: &[u8], pos: usize) -> Option<Tag> {
     let t = *b.get(pos)?;
     let mut p = pos + 1;
     let mut number = t >> 4;
@@ -71,9 +81,6 @@ pub fn tag_at(b: &[u8], pos: usize) -> Option<Tag> {
         len as usize
     };
     let end = p.checked_add(content)?;
-    if end > b.len() {
-        return None;
-    }
     Some(Tag {
         number,
         context,
@@ -83,6 +90,72 @@ pub fn tag_at(b: &[u8], pos: usize) -> Option<Tag> {
         start: p,
         end,
     })
+}
+
+/// A structural problem of tagged service data found by [`scan`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagIssue {
+    /// More than [`MAX_DEPTH`] opening tags are open at offset `at`.
+    TooDeep { at: usize },
+    /// The tag at `at` declares `declared` content octets; only `left` remain.
+    Overrun {
+        at: usize,
+        declared: u32,
+        left: usize,
+    },
+}
+
+impl TagIssue {
+    /// The anomaly kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TagIssue::TooDeep { .. } => "nesting_too_deep",
+            TagIssue::Overrun { .. } => "bad_length",
+        }
+    }
+}
+
+impl std::fmt::Display for TagIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TagIssue::TooDeep { at } => write!(
+                f,
+                "more than {MAX_DEPTH} nested opening tags at APDU data offset {at}"
+            ),
+            TagIssue::Overrun { at, declared, left } => write!(
+                f,
+                "tag at APDU data offset {at} declares {declared} octets, {left} left in the APDU"
+            ),
+        }
+    }
+}
+
+/// Walks all tags of service data once (linear, no allocation) and reports the first
+/// nesting deeper than [`MAX_DEPTH`] or declared length past the end of the data. A
+/// tag header cut by the end of the data is left to the decoders (not reported here).
+pub fn scan(b: &[u8]) -> Option<TagIssue> {
+    let mut pos = 0usize;
+    let mut depth = 0usize;
+    while pos < b.len() {
+        let t = header_at(b, pos)?;
+        if t.end > b.len() {
+            return Some(TagIssue::Overrun {
+                at: pos,
+                declared: t.lvt,
+                left: b.len().saturating_sub(t.start),
+            });
+        }
+        if t.opening {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Some(TagIssue::TooDeep { at: pos });
+            }
+        } else if t.closing {
+            depth = depth.saturating_sub(1);
+        }
+        pos = t.end;
+    }
+    None
 }
 
 /// A BACnet object identifier.
@@ -467,6 +540,50 @@ mod tests {
             app_value(&b, &tag_at(&b, 0).unwrap()),
             Some(Value::BitString("10110".into()))
         );
+    }
+
+    #[test]
+    fn scan_reports_deep_nesting_and_overruns() {
+        // [3] { real 1.0 } [4] 8: fine
+        let one = 1.0f32.to_be_bytes();
+        let ok = [0x3E, 0x44, one[0], one[1], one[2], one[3], 0x3F, 0x49, 0x08];
+        assert_eq!(scan(&ok), None);
+        // MAX_DEPTH opening tags (then closed) are fine, one more is not.
+        let mut b = vec![0x0E; MAX_DEPTH];
+        b.extend(vec![0x0F; MAX_DEPTH]);
+        assert_eq!(scan(&b), None);
+        let b = vec![0x0E; MAX_DEPTH + 1];
+        let issue = scan(&b).unwrap();
+        assert_eq!(issue, TagIssue::TooDeep { at: MAX_DEPTH });
+        assert_eq!(issue.kind(), "nesting_too_deep");
+        // Siblings do not add up: 1,000 opening/closing pairs in a row.
+        let b: Vec<u8> = std::iter::repeat_n([0x0E, 0x0F], 1_000).flatten().collect();
+        assert_eq!(scan(&b), None);
+        // An octet string (application tag 6) declaring 65,000 octets with 3 present.
+        let b = [0x21, 0x05, 0x65, 0xFE, 0xFD, 0xE8, 1, 2, 3];
+        let issue = scan(&b).unwrap();
+        assert_eq!(
+            issue,
+            TagIssue::Overrun {
+                at: 2,
+                declared: 65_000,
+                left: 3
+            }
+        );
+        assert_eq!(issue.kind(), "bad_length");
+        // A 4-byte extended length of 4 GiB.
+        let b = [0x1D, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0];
+        assert!(matches!(
+            scan(&b),
+            Some(TagIssue::Overrun {
+                declared: u32::MAX,
+                ..
+            })
+        ));
+        // A header cut short is the decoders' business.
+        assert_eq!(scan(&[0x21, 0x05, 0x65, 0xFE]), None);
+        // The reader still refuses the overrunning tag.
+        assert!(tag_at(&[0x65, 0xFE, 0xFD, 0xE8, 1], 0).is_none());
     }
 
     #[test]

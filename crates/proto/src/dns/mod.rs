@@ -1,7 +1,9 @@
 //! DNS over UDP and TCP (RFC 1035, RFC 2136 dynamic update): header and flags,
 //! questions, answer / authority / additional records with the RDATA of A, AAAA,
 //! NS, CNAME, PTR, DNAME, MX, TXT, SOA and SRV (others as hex), names with bounded
-//! compression-pointer loops, query/response pairing by id.
+//! compression-pointer loops, query/response pairing by id, EDNS(0) from the OPT
+//! pseudo-record (UDP payload size, version, DO bit, extended rcode folded into the
+//! response's `rcode`; RFC 6891).
 //!
 //! - [`parser`]: pure decoding of messages.
 //! - [`state`]: UDP datagrams / TCP length framing and pairing.

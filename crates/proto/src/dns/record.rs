@@ -80,6 +80,35 @@ pub struct Answer {
     pub action: Option<&'static str>,
 }
 
+/// EDNS(0) parameters (RFC 6891 §6.1.3) of a message's OPT pseudo-record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Edns {
+    /// Largest UDP payload the sender reassembles (the OPT record's class).
+    pub udp_size: u16,
+    /// Upper 8 bits of the 12-bit response code (the OPT TTL's first octet).
+    pub extended_rcode: u8,
+    pub version: u8,
+    /// DNSSEC OK: the sender understands DNSSEC records.
+    #[serde(rename = "do")]
+    pub dnssec_ok: bool,
+}
+
+impl Edns {
+    /// The first OPT record of the additional section.
+    pub fn of(m: &Message<'_>) -> Option<Edns> {
+        let r = m.additionals.iter().find(|r| r.rtype == OPT)?;
+        Some(Edns {
+            udp_size: r.class,
+            extended_rcode: (r.ttl >> 24) as u8,
+            version: (r.ttl >> 16) as u8,
+            dnssec_ok: r.ttl & 0x8000 != 0,
+        })
+    }
+}
+
+/// OPT pseudo-record type.
+const OPT: u16 = 41;
+
 /// One DNS transaction: a query and its response (either may be missing).
 ///
 /// For a dynamic update (opcode 5) `questions` holds the zone, `answers` the
@@ -110,6 +139,7 @@ pub struct Transaction {
     pub tc: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ra: Option<bool>,
+    /// Response code; with EDNS the 12-bit code (extended rcode << 4 | header rcode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rcode: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,6 +150,12 @@ pub struct Transaction {
     pub authorities: Vec<Answer>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub additionals: Vec<Answer>,
+    /// EDNS of the query (its OPT record is also listed in `additionals`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edns: Option<Edns>,
+    /// EDNS of the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_edns: Option<Edns>,
     /// Some list was cut at [`MAX_RECORDS`] or the message could not be fully decoded.
     #[serde(skip_serializing_if = "is_false")]
     pub truncated: bool,
@@ -251,13 +287,18 @@ impl Transaction {
             answers: Vec::new(),
             authorities: Vec::new(),
             additionals: Vec::new(),
+            edns: None,
+            response_edns: None,
             truncated: m.capped || m.error.is_some(),
         };
         if h.qr() {
             t.apply_response(m);
-        } else if h.opcode() == 5 {
-            // An update request carries its prerequisites and updates.
-            t.set_records(m);
+        } else {
+            t.edns = Edns::of(m);
+            if h.opcode() == 5 {
+                // An update request carries its prerequisites and updates.
+                t.set_records(m);
+            }
         }
         t
     }
@@ -286,8 +327,13 @@ impl Transaction {
         self.aa = Some(h.aa());
         self.tc = Some(h.tc());
         self.ra = Some(h.ra());
-        self.rcode = Some(u16::from(h.rcode()));
-        self.rcode_name = Some(names::rcode_name(u16::from(h.rcode())));
+        self.response_edns = Edns::of(m);
+        let ext = self
+            .response_edns
+            .map_or(0, |e| u16::from(e.extended_rcode));
+        let rcode = ext << 4 | u16::from(h.rcode());
+        self.rcode = Some(rcode);
+        self.rcode_name = Some(names::rcode_name(rcode));
         if self.questions.is_empty() && !m.questions.is_empty() {
             let first = m.questions.first();
             self.query = first.map(|q| q.name.clone());

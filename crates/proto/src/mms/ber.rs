@@ -189,6 +189,126 @@ fn indefinite_len(body: &[u8]) -> Result<usize, BerError> {
     }
 }
 
+/// Deepest nesting of constructed elements in one PDU before [`check`] reports it
+/// (real MMS PDUs with IEC 61850 data nest about a dozen levels).
+pub const MAX_NESTING: usize = 32;
+
+/// A structural problem of a whole BER encoding found by [`check`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Structure {
+    /// A constructed element at offset `at` opens level `MAX_NESTING + 1`.
+    TooDeep { at: usize },
+    /// The element at offset `at` declares `declared` content octets but its
+    /// enclosing element (or the PDU) has only `room` left.
+    Overrun {
+        at: usize,
+        declared: usize,
+        room: usize,
+    },
+    /// The element at offset `at` has a long-form length of more than four octets
+    /// (4 GiB or more).
+    LengthField { at: usize },
+}
+
+impl Structure {
+    /// The anomaly kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Structure::TooDeep { .. } => "nesting_too_deep",
+            Structure::Overrun { .. } | Structure::LengthField { .. } => "bad_length",
+        }
+    }
+}
+
+impl std::fmt::Display for Structure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Structure::TooDeep { at } => write!(
+                f,
+                "BER elements nested more than {MAX_NESTING} deep (offset {at})"
+            ),
+            Structure::Overrun { at, declared, room } => write!(
+                f,
+                "BER element at offset {at} declares {declared} octets, {room} left in its enclosing element"
+            ),
+            Structure::LengthField { at } => write!(
+                f,
+                "BER element at offset {at} has a length field of more than four octets"
+            ),
+        }
+    }
+}
+
+/// Walks every element of `input` once, descending into constructed ones, without
+/// recursion or allocation (a fixed stack of [`MAX_NESTING`] ends), and reports the
+/// first nesting deeper than [`MAX_NESTING`] or definite length past the end of the
+/// enclosing element. Identifier or length octets that cannot be read are left to the
+/// decoders (`None`).
+pub fn check(input: &[u8]) -> Option<Structure> {
+    // End of each open constructed element; an indefinite-length one inherits the
+    // end of its parent and closes at its end-of-contents octets.
+    let mut ends = [0usize; MAX_NESTING];
+    let mut indefinite = [false; MAX_NESTING];
+    let mut depth = 0usize;
+    let mut pos = 0usize;
+    loop {
+        while let Some(d) = depth.checked_sub(1) {
+            if pos >= ends.get(d).copied().unwrap_or(0) {
+                depth = d;
+            } else {
+                break;
+            }
+        }
+        let limit = match depth.checked_sub(1) {
+            Some(d) => ends.get(d).copied().unwrap_or(0),
+            None => input.len(),
+        };
+        let rest = input.get(pos..limit)?;
+        if rest.is_empty() {
+            return None;
+        }
+        if let Some(d) = depth.checked_sub(1) {
+            if indefinite.get(d) == Some(&true) && rest.starts_with(&[0, 0]) {
+                depth = d;
+                pos += 2;
+                continue;
+            }
+        }
+        let (_, constructed, _, id_len) = identifier(rest).ok()?;
+        let (len, len_len) = match length(rest.get(id_len..)?) {
+            Ok(l) => l,
+            Err(BerError::BadLength) => return Some(Structure::LengthField { at: pos }),
+            Err(_) => return None,
+        };
+        let header = id_len + len_len;
+        let room = rest.len().saturating_sub(header);
+        let end = match len {
+            Some(n) if n > room => {
+                return Some(Structure::Overrun {
+                    at: pos,
+                    declared: n,
+                    room,
+                })
+            }
+            Some(n) => pos + header + n,
+            None => limit,
+        };
+        if !constructed {
+            // A primitive element with an indefinite length is the decoders' error.
+            len?;
+            pos = end;
+            continue;
+        }
+        let (Some(e), Some(i)) = (ends.get_mut(depth), indefinite.get_mut(depth)) else {
+            return Some(Structure::TooDeep { at: pos });
+        };
+        *e = end;
+        *i = len.is_none();
+        depth += 1;
+        pos += header;
+    }
+}
+
 /// Iterator over consecutive elements; stops at the first malformed one (and
 /// remembers it in [`Iter::failed`]).
 #[derive(Clone, Debug)]
@@ -424,6 +544,82 @@ pub mod enc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `depth` levels of constructed context tag 2 (definite lengths) around `leaf`.
+    fn nest(depth: usize, leaf: &[u8]) -> Vec<u8> {
+        let mut v = leaf.to_vec();
+        for _ in 0..depth {
+            let n = v.len();
+            let mut w = vec![0xa2];
+            if n < 0x80 {
+                w.push(n as u8);
+            } else {
+                w.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]);
+            }
+            w.extend(v);
+            v = w;
+        }
+        v
+    }
+
+    #[test]
+    fn check_reports_deep_nesting_and_overruns() {
+        assert_eq!(check(&nest(MAX_NESTING, &[0x80, 1, 0])), None);
+        let deep = nest(MAX_NESTING + 1, &[0x80, 1, 0]);
+        let s = check(&deep).unwrap();
+        assert!(matches!(s, Structure::TooDeep { .. }), "{s:?}");
+        assert_eq!(s.kind(), "nesting_too_deep");
+        // 10,000 levels: found at level 33 without walking further.
+        assert!(matches!(
+            check(&nest(10_000, &[0x80, 1, 0])),
+            Some(Structure::TooDeep { .. })
+        ));
+        // Siblings do not add up.
+        let flat: Vec<u8> = std::iter::repeat_n(nest(3, &[0x80, 1, 0]), 500)
+            .flatten()
+            .collect();
+        assert_eq!(check(&flat), None);
+        // An inner element claiming more than its parent holds (but not more than
+        // the buffer): a0 05 { 80 10 ... }.
+        let mut b = vec![0xa0, 0x05, 0x80, 0x10, 1, 2, 3];
+        b.extend([0u8; 20]);
+        let s = check(&b).unwrap();
+        assert_eq!(
+            s,
+            Structure::Overrun {
+                at: 2,
+                declared: 16,
+                room: 3
+            }
+        );
+        assert_eq!(s.kind(), "bad_length");
+        // A 4-octet length of 4 GiB at the top.
+        let s = check(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0]).unwrap();
+        assert!(matches!(s, Structure::Overrun { room: 1, .. }), "{s:?}");
+        // Indefinite lengths: siblings closed by end-of-contents do not add up,
+        // nesting does.
+        let mut sibs = vec![0x30, 0x80];
+        for _ in 0..100 {
+            sibs.extend([0xa1, 0x80, 0x80, 1, 7, 0, 0]);
+        }
+        sibs.extend([0, 0]);
+        assert_eq!(check(&sibs), None);
+        let mut deep = vec![];
+        for _ in 0..=MAX_NESTING {
+            deep.extend([0xa1, 0x80]);
+        }
+        assert!(matches!(check(&deep), Some(Structure::TooDeep { .. })));
+        // A length field of five octets.
+        let s = check(&[0x30, 0x85, 1, 2, 3, 4, 5]).unwrap();
+        assert_eq!(
+            (s, s.kind()),
+            (Structure::LengthField { at: 0 }, "bad_length")
+        );
+        // Cut identifier or length octets are the decoders' business.
+        assert_eq!(check(&[0x30, 0x82, 1]), None);
+        assert_eq!(check(&[0x1f, 0x81]), None);
+        assert_eq!(check(&[]), None);
+    }
 
     #[test]
     fn reads_short_long_and_high_tags() {

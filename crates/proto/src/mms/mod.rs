@@ -25,7 +25,9 @@
 //! Anomaly kinds: `bad_tpkt`, `resync`, `bad_cotp`, `cotp_error`,
 //! `tsdu_too_large`, `bad_spdu`, `unknown_spdu`, `bad_ppdu`, `bad_acse`, `bad_pdu`,
 //! `unknown_pdu`, `unexpected_response`, `service_mismatch`, `duplicate_invoke_id`,
-//! `unanswered_request`, `truncated`, `not_mms`.
+//! `unanswered_request`, `truncated`, `not_mms`, `nesting_too_deep` (an MMS PDU
+//! nesting constructed elements more than [`ber::MAX_NESTING`] deep), `bad_length`
+//! (a BER element declaring more octets than its enclosing element holds).
 use crate::{Direction, Parser, Probe, ProtocolDesc, Transport};
 
 pub mod ber;

@@ -1,5 +1,6 @@
 //! Per-flow MMS state: TPKT framing with resynchronisation, COTP reassembly, the
 //! upper layers, and request/response pairing.
+use super::ber;
 use super::iso::{self, AcseKind, Cotp, SessionKind};
 use super::pdu::{self, Pdu};
 use super::record::{Association, Initiate, Transaction};
@@ -640,11 +641,18 @@ impl MmsParser {
         assoc: Option<Association>,
         out: &mut Vec<Output>,
     ) {
+        // Absurd nesting or lengths are reported once; the PDU is still decoded as
+        // far as it goes.
+        let structure = ber::check(bytes);
+        if let Some(s) = structure {
+            anomaly(out, ts, dir, s.kind(), format!("MMS PDU: {s}"));
+        }
         let p = match pdu::decode(bytes) {
             Ok(p) => p,
             Err(e) => {
                 let kind = match e {
                     pdu::PduError::Unknown(_) => "unknown_pdu",
+                    pdu::PduError::Ber(_) if structure.is_some() => return,
                     pdu::PduError::Ber(_) => "bad_pdu",
                 };
                 anomaly(out, ts, dir, kind, e.to_string());

@@ -14,8 +14,11 @@
 //!
 //! `function_code` stays unset.
 //!
-//! Anomaly kinds: `bad_content_type`, `bad_record_version`, `record_too_long`,
-//! `truncated_message`, `bad_length`, `handshake_too_long`, `bad_certificate`,
+//! Anomaly kinds: `bad_content_type`, `bad_record_version`, `record_too_long` (a
+//! record declaring more than 2^14 + 2048 octets: skipped, parsing goes on),
+//! `truncated_message`, `bad_length` (an inner length, e.g. the certificate list,
+//! past its message), `handshake_too_long` (a handshake message declaring more than
+//! [`state::MAX_HANDSHAKE`]: skipped, parsing goes on), `bad_certificate`,
 //! `heartbeat_overflow`, `gap`, `not_tls`.
 use crate::{Direction, Parser, Probe, ProtocolDesc, Transport};
 
@@ -56,10 +59,10 @@ pub fn probe(dir: Direction, data: &[u8]) -> Probe {
     };
     let rec_len = usize::from(u16::from_be_bytes([h[3], h[4]]));
     let hs_len = usize::from(h[6]) << 16 | usize::from(h[7]) << 8 | usize::from(h[8]);
-    if h[5] != want
-        || !(4..=parser::MAX_RECORD).contains(&rec_len)
-        || !(38..=state::MAX_HANDSHAKE).contains(&hs_len)
-    {
+    // Oversized record or hello lengths still match: the parser reports them
+    // (`record_too_long`, `handshake_too_long`) instead of letting the flow pass as
+    // unknown.
+    if h[5] != want || rec_len < 4 || hs_len < 38 {
         return Probe::NoMatch;
     }
     // the hello's own version
@@ -108,9 +111,19 @@ mod tests {
             ),
             Probe::NoMatch
         );
-        // a record length past the maximum
+        // a record length past the maximum, a hello claiming 16 MiB: matched so
+        // that the parser reports them
         assert_eq!(
             probe(ToServer, &[0x16, 3, 1, 0xff, 0xff, 1, 0, 0, 0x7c, 3, 3]),
+            Probe::Match
+        );
+        assert_eq!(
+            probe(ToServer, &[0x16, 3, 1, 0x40, 0, 1, 0xff, 0xff, 0xff, 3, 3]),
+            Probe::Match
+        );
+        // too short to be a hello
+        assert_eq!(
+            probe(ToServer, &[0x16, 3, 1, 0, 0x20, 1, 0, 0, 0x1c, 3, 3]),
             Probe::NoMatch
         );
     }

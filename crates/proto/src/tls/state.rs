@@ -11,6 +11,9 @@
 //!
 //! A malformed record header loses the record boundaries of its direction: the
 //! direction is no longer parsed (its bytes are skipped). A TCP gap does the same.
+//! A well-formed header declaring a record longer than [`MAX_RECORD`], or a
+//! handshake message declaring more than [`MAX_HANDSHAKE`], is reported and its
+//! declared octets are skipped (counted, not buffered); parsing goes on after it.
 use super::cert;
 use super::names;
 use super::parser::{self, ClientHello, ServerHello, MAX_RECORD, RECORD_HEADER};
@@ -34,8 +37,10 @@ struct Half {
     app_data: bool,
     /// Record boundaries lost (bad header or gap): the direction is skipped.
     lost: bool,
-    /// A handshake message too long to reassemble is being skipped.
-    hs_skip: bool,
+    /// Handshake octets still to skip: the rest of a message too long to reassemble.
+    hs_skip: usize,
+    /// Record octets still to skip: the rest of a record longer than [`MAX_RECORD`].
+    skip: usize,
 }
 
 /// The TLS parser of one flow.
@@ -253,6 +258,16 @@ impl TlsParser {
         out: &mut Vec<Output>,
     ) {
         let i = idx(dir);
+        let mut body = body;
+        let h = &mut self.halves[i];
+        if h.hs_skip > 0 {
+            let n = h.hs_skip.min(body.len());
+            h.hs_skip -= n;
+            body = body.get(n..).unwrap_or_default();
+            if body.is_empty() {
+                return;
+            }
+        }
         let mut hs = std::mem::take(&mut self.halves[i].hs);
         hs.extend_from_slice(body);
         let mut pos = 0usize;
@@ -269,23 +284,29 @@ impl TlsParser {
                     ts,
                     dir,
                     "handshake_too_long",
-                    format!("handshake message type {t} of {len} bytes is not reassembled"),
+                    format!(
+                        "handshake message type {t} declares {len} bytes (more than {MAX_HANDSHAKE}): skipped, not reassembled"
+                    ),
                 );
-                // skip this direction's handshake from here on
-                self.halves[i].hs_skip = true;
+                // Skip the declared message (the records carrying it are counted,
+                // never buffered) and parse what follows it.
+                let here = rest.len().saturating_sub(4);
+                if here >= len {
+                    pos += 4 + len;
+                    continue;
+                }
+                self.halves[i].hs_skip = len - here;
                 pos = hs.len();
                 break;
             }
             let Some(msg) = rest.get(4..4 + len) else {
                 break;
             };
-            if !self.halves[i].hs_skip {
-                self.handshake(dir, t, msg, ts, out);
-            }
+            self.handshake(dir, t, msg, ts, out);
             pos += 4 + len;
         }
         let left = hs.get(pos..).unwrap_or_default();
-        if !left.is_empty() && !self.halves[i].hs_skip {
+        if !left.is_empty() {
             self.halves[i].hs = left.to_vec();
         }
     }
@@ -415,6 +436,16 @@ impl Parser for TlsParser {
         if self.disabled || self.halves[i].lost || data.is_empty() {
             return;
         }
+        let mut data = data;
+        let skip = &mut self.halves[i].skip;
+        if *skip > 0 {
+            let n = (*skip).min(data.len());
+            *skip -= n;
+            data = data.get(n..).unwrap_or_default();
+            if data.is_empty() {
+                return;
+            }
+        }
         let mut buf = std::mem::take(&mut self.halves[i].buf);
         let whole: &[u8] = if buf.is_empty() {
             data
@@ -428,6 +459,20 @@ impl Parser for TlsParser {
             let hdr = match parser::record_header(rest) {
                 Ok(Some(h)) => h,
                 Ok(None) => break,
+                Err(e @ parser::Error::RecordTooLong(len)) => {
+                    // A well-formed header declaring an oversized record: report it,
+                    // skip the declared octets without buffering them, and go on at
+                    // the next record boundary.
+                    anomaly(out, ts, dir, e.kind(), e.to_string());
+                    let here = rest.len().saturating_sub(RECORD_HEADER);
+                    if here >= len {
+                        pos += RECORD_HEADER + len;
+                        continue;
+                    }
+                    self.halves[i].skip = len - here;
+                    pos = whole.len();
+                    break;
+                }
                 Err(e) => {
                     anomaly(out, ts, dir, e.kind(), e.to_string());
                     self.bad(dir, ts, out);
@@ -468,6 +513,8 @@ impl Parser for TlsParser {
         h.lost = true;
         h.buf = Vec::new();
         h.hs = Vec::new();
+        h.skip = 0;
+        h.hs_skip = 0;
     }
 
     fn finish(&mut self, ts: Timestamp, out: &mut Vec<Output>) {
