@@ -518,8 +518,8 @@ fn nested_ber(depth: usize, leaf: &[u8]) -> Vec<u8> {
 /// APDU of 30,000 nested opening tags and one whose tag declares 60,000 octets, an MMS
 /// PDU nested 10,000 deep, a TLS record declaring 64 KiB and a handshake declaring
 /// 16 MiB, an HTTP header line of 4 MiB and a Content-Length of 10^20. No crash (stack
-/// or heap), memory bounded, and each reported as an anomaly event: BACnet and MMS
-/// `nesting_too_deep`, BACnet `bad_length`, TLS `record_too_long` and
+/// or heap), memory bounded, and each reported as an anomaly event: BACnet, MMS and
+/// GOOSE `nesting_too_deep`, BACnet `bad_length`, TLS `record_too_long` and
 /// `handshake_too_long`, HTTP `head_too_long`.
 #[test]
 fn deeply_nested_and_huge_pdus_are_bounded() {
@@ -690,6 +690,7 @@ fn deeply_nested_and_huge_pdus_are_bounded() {
         ("bacnet/nesting_too_deep", 3),
         ("bacnet/bad_length", 1),
         ("mms/nesting_too_deep", 1),
+        ("goose/nesting_too_deep", 3),
         ("tls/record_too_long", 1),
         ("tls/handshake_too_long", 1),
     ] {

@@ -207,6 +207,17 @@ impl FrameParser for GooseParser {
                 ),
             );
         }
+        if !short {
+            // The goosePdu after the 8-octet header: nesting and lengths, once.
+            if let Some(issue) = crate::mms::ber::check(f.payload.get(8..).unwrap_or_default()) {
+                anomaly(
+                    out,
+                    f.ts,
+                    issue.kind(),
+                    format!("goosePdu from {}: {issue}", mac_string(&f.src_mac)),
+                );
+            }
+        }
         let missing = pdu.missing();
         if !missing.is_empty() {
             anomaly(
