@@ -290,6 +290,16 @@ impl Engine {
     }
 
     /// Processes one frame.
+    /// Advances the clock to `now` without a packet (a live capture on a quiet link):
+    /// flows whose timeout has passed end, and their records go out, as they would at
+    /// the next packet. Only forward, and at most once per second of `now`.
+    pub fn advance(&mut self, now: i64) {
+        let last = self.stats.last_ts.unwrap_or(i64::MIN);
+        if now > last && now >= self.next_housekeeping {
+            self.housekeeping(now);
+        }
+    }
+
     pub fn packet(&mut self, ts: i64, linktype: u32, data: &[u8], orig_len: u32) {
         let st = &mut self.stats;
         st.packets += 1;

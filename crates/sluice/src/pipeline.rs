@@ -278,6 +278,14 @@ impl Pipeline {
         }
     }
 
+    /// Advances the capture clock to `now` without a packet (live mode, quiet link), so
+    /// that timeouts (an unanswered connection attempt, an idle flow) still end flows.
+    pub fn advance(&mut self, now: i64) {
+        if let Engines::One(e) = &mut self.engines {
+            e.advance(now);
+        }
+    }
+
     /// Hands every pending event to the writer now (live mode: low latency).
     pub fn flush(&mut self) {
         if let Engines::One(e) = &mut self.engines {

@@ -134,6 +134,9 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
                 }
             }
             Err(pcap::Error::TimeoutExpired) => {
+                // Live capture timestamps are the wall clock: a quiet link still ages
+                // its flows.
+                pipe.advance(now_ns());
                 pipe.flush();
                 std::thread::sleep(std::time::Duration::from_micros(500));
             }
