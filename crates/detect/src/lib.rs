@@ -177,6 +177,9 @@ struct EvMeta {
 struct Agg {
     first_ts: i64,
     last_ts: i64,
+    /// When the first occurrence was proven: the packet that completed its evidence
+    /// (a transaction's last packet), the alert's `@timestamp`.
+    at: i64,
     rec: AlertRecord,
     meta: EvMeta,
     ics_write: bool,
@@ -838,11 +841,11 @@ impl Detector {
             None => protocols_on_port(ev.transport, dst.port).collect(),
         };
         // Remote access first, so the flow's other alerts join its chain.
-        let at = f.end.max(ts);
+        // (A session known only from its flow record is stamped with its start.)
         if let Some(p) = guessed.iter().copied().find(|p| is_remote_access(p)) {
-            self.remote_access(ev, p, ts, at, out);
+            self.remote_access(ev, p, ts, ts, out);
         } else if ev.protocol.is_none() && self.ra_ports.contains(&dst.port) {
-            self.remote_access(ev, "unknown", ts, at, out);
+            self.remote_access(ev, "unknown", ts, ts, out);
         }
         let judged = match (uid, ev.flow_uid) {
             (Some(u), _) => self.judged.remove(&u),
@@ -1680,7 +1683,7 @@ impl Detector {
             }
         }
         let severity = r.severity.unwrap_or(rule.severity).clamp(1, 100);
-        let rec = AlertRecord {
+        let mut rec = AlertRecord {
             id,
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
@@ -1717,9 +1720,25 @@ impl Detector {
         self.stats.alerts += 1;
         self.stats.max_severity = self.stats.max_severity.max(severity);
         *self.stats.by_rule.entry(rule.id.clone()).or_insert(0) += 1;
+        // A transaction is proven by its last packet (the response, the end of a
+        // handshake): the alert is stamped then, as an IDS stamps the packet on which
+        // its rule matched; its start stays in the details.
+        let at = match &r.ev.body {
+            Body::Txn {
+                ts_end: Some(end), ..
+            } if *end > r.ts => *end,
+            _ => r.ts,
+        };
+        if at != r.ts {
+            if let Value::Object(m) = &mut rec.details {
+                m.entry("started")
+                    .or_insert_with(|| Value::String(sluice_engine::time::rfc3339(r.ts)));
+            }
+        }
         let mut a = Agg {
             first_ts: r.ts,
             last_ts: r.ts,
+            at,
             rec,
             meta,
             ics_write: r.ics_write,
@@ -1751,7 +1770,7 @@ impl Detector {
             }
         }
         out.push(Event {
-            ts: a.first_ts,
+            ts: a.at,
             kind: EventKind::Alert,
             flow_uid: a.meta.flow_uid,
             seq: 0,

@@ -172,6 +172,15 @@ fn live_mode_emits_at_once_and_reemits_when_the_chain_is_found() {
     assert_eq!(a[0].details["old_value"], 100.0);
     assert_eq!(a[0].details["new_value"], 11100.0);
     assert!(a[0].chain_id.is_none());
+    // Stamped with the packet that completed the write (the response, 1 ms after the
+    // request), the request's time kept as `started`.
+    let stamped: Vec<i64> = out
+        .iter()
+        .filter(|e| matches!(e.body, Body::Alert(_)))
+        .map(|e| e.ts)
+        .collect();
+    assert_eq!(stamped, [T0 + 21 * SEC + 1_000_000]);
+    assert_eq!(a[0].details["started"], "2021-02-05T13:00:21.000000Z");
     let env_id = a[0].id.clone();
     out.clear();
     // The VNC session into the HMI is known only when its flow ends (protocol not
