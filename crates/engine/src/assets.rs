@@ -79,6 +79,33 @@ struct OpCounts {
     it_client: u64,
 }
 
+/// Transactions of one protocol on one flow, tallied until the flow ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxnCounts {
+    pub total: u64,
+    pub reads: u64,
+    pub writes: u64,
+    pub engineering: u64,
+    /// Transactions whose server is an outstation (DNP3).
+    pub outstation: u64,
+}
+
+impl TxnCounts {
+    /// Counts one transaction.
+    pub fn add(&mut self, op: OpClass, outstation: bool) {
+        self.total += 1;
+        match op {
+            OpClass::Read => self.reads += 1,
+            OpClass::Write => self.writes += 1,
+            OpClass::Engineering => self.engineering += 1,
+            OpClass::Other => {}
+        }
+        if outstation {
+            self.outstation += 1;
+        }
+    }
+}
+
 /// Protocols whose server is a field device.
 fn is_ics(proto: &str) -> bool {
     matches!(
@@ -330,6 +357,48 @@ impl Inventory {
         }
     }
 
+    /// Records `c.total` application transactions of `proto` between client and
+    /// server at once (the same as that many [`Inventory::transaction`] calls, made
+    /// when a flow ends instead of per transaction).
+    pub fn transactions(
+        &mut self,
+        ts: i64,
+        client: IpAddr,
+        server: IpAddr,
+        proto: &'static str,
+        c: &TxnCounts,
+    ) {
+        if c.total == 0 {
+            return;
+        }
+        let ics = is_ics(proto);
+        // A refused update counts once per transaction, as per-transaction calls would.
+        let refused = c.total - 1;
+        match self.get(client, ts) {
+            Some(a) => {
+                a.protocols_client.insert(proto);
+                if ics {
+                    a.ops.reads += c.reads;
+                    a.ops.writes += c.writes;
+                    a.ops.engineering += c.engineering;
+                } else {
+                    a.ops.it_client += c.total;
+                }
+            }
+            None => self.dropped += refused,
+        }
+        match self.get(server, ts) {
+            Some(b) => {
+                b.protocols_server.insert(proto);
+                if ics {
+                    b.ops.ics_server += c.total;
+                    b.ops.outstation += c.outstation;
+                }
+            }
+            None => self.dropped += refused,
+        }
+    }
+
     /// Records that a flow used `proto` (even without parsed transactions).
     pub fn service(&mut self, ts: i64, client: IpAddr, server: IpAddr, proto: &'static str) {
         if let Some(a) = self.get(client, ts) {
@@ -510,6 +579,47 @@ mod tests {
         assert_eq!(role(30), Some(Role::Historian));
         assert_eq!(role(40), Some(Role::EngineeringWorkstation));
         assert_eq!(role(60), Some(Role::ItHost));
+    }
+
+    #[test]
+    fn tallied_transactions_equal_single_calls() {
+        let calls = [
+            (ip(20), ip(10), "modbus", OpClass::Read, false),
+            (ip(20), ip(10), "modbus", OpClass::Write, false),
+            (ip(20), ip(10), "modbus", OpClass::Engineering, false),
+            (ip(20), ip(10), "modbus", OpClass::Other, false),
+            (ip(50), ip(11), "dnp3", OpClass::Read, true),
+            (ip(60), ip(70), "http", OpClass::Other, false),
+            (ip(60), ip(70), "http", OpClass::Other, false),
+        ];
+        let mut one = Inventory::new(100);
+        let mut tallies: Vec<((IpAddr, IpAddr, &'static str), TxnCounts)> = Vec::new();
+        for (c, s, p, op, o) in calls {
+            one.transaction(5, c, s, p, op, o);
+            match tallies.iter_mut().find(|(k, _)| *k == (c, s, p)) {
+                Some((_, t)) => t.add(op, o),
+                None => {
+                    let mut t = TxnCounts::default();
+                    t.add(op, o);
+                    tallies.push(((c, s, p), t));
+                }
+            }
+        }
+        let mut many = Inventory::new(100);
+        for ((c, s, p), t) in &tallies {
+            many.transactions(5, *c, *s, p, t);
+        }
+        assert_eq!(one.snapshot(), many.snapshot());
+        // The cap counts refused updates per transaction either way.
+        let mut capped_one = Inventory::new(1);
+        let mut capped_many = Inventory::new(1);
+        for (c, s, p, op, o) in calls {
+            capped_one.transaction(5, c, s, p, op, o);
+        }
+        for ((c, s, p), t) in &tallies {
+            capped_many.transactions(5, *c, *s, p, t);
+        }
+        assert_eq!(capped_one.dropped, capped_many.dropped);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod oui;
 pub mod shard;
 pub mod time;
 
-use assets::{Inventory, OpClass};
+use assets::{Inventory, OpClass, TxnCounts};
 use event::{AnomalyRecord, Body, Event, FlowRecord, Kind};
 use serde::Serialize;
 use sluice_decode::{
@@ -145,6 +145,31 @@ pub struct AppState {
     /// The flow record already went out (a rejected connection attempt, reported at
     /// its reset): packets still arriving are counted in the table, not reported again.
     reported: bool,
+    /// Transactions per protocol, applied to the inventory when the flow ends.
+    tally: Tally,
+}
+
+/// Transactions of (up to two) protocols on one flow; a third protocol goes to the
+/// inventory at once.
+type Tally = [(Option<&'static str>, TxnCounts); 2];
+
+/// Counts a transaction in the flow's tally; false when the tally has no room.
+fn tally_add(tally: &mut Tally, proto: &'static str, op: OpClass, outstation: bool) -> bool {
+    for (p, c) in tally.iter_mut() {
+        match p {
+            Some(q) if *q == proto => {
+                c.add(op, outstation);
+                return true;
+            }
+            Some(_) => {}
+            None => {
+                *p = Some(proto);
+                c.add(op, outstation);
+                return true;
+            }
+        }
+    }
+    false
 }
 
 impl Default for AppState {
@@ -157,6 +182,7 @@ impl Default for AppState {
             events: 0,
             txns: 0,
             reported: false,
+            tally: Default::default(),
         }
     }
 }
@@ -605,6 +631,12 @@ impl Engine {
         }
         self.outputs = outputs;
         self.emit_outputs(&mut flow);
+        for (p, c) in std::mem::take(&mut flow.app.tally) {
+            if let Some(p) = p {
+                self.assets
+                    .transactions(flow.first_ts, flow.client.ip, flow.server.ip, p, &c);
+            }
+        }
         let gaps = flow.tcp[0].stats.gaps + flow.tcp[1].stats.gaps;
         self.stats.tcp_gaps += gaps;
         if flow.app.reported {
@@ -639,12 +671,12 @@ impl Engine {
         }
         let mut outputs = std::mem::take(&mut self.outputs);
         let info = self.flows.get_mut(slot).map(|f| FlowInfo::of(f));
-        if let Some(info) = info {
+        if let Some(mut info) = info {
             let mut added_events = 0u32;
             let mut added_txns = 0u64;
             for o in outputs.drain(..) {
                 let seq = info.events + added_events;
-                if self.output(&info, seq, o) {
+                if self.output(&mut info, seq, o) {
                     added_txns += 1;
                 }
                 added_events += 1;
@@ -652,6 +684,7 @@ impl Engine {
             if let Some(f) = self.flows.get_mut(slot) {
                 f.app.events += added_events;
                 f.app.txns += added_txns;
+                f.app.tally = info.tally;
             }
         }
         outputs.clear();
@@ -660,35 +693,33 @@ impl Engine {
 
     fn emit_outputs(&mut self, flow: &mut Flow<AppState>) {
         let mut outputs = std::mem::take(&mut self.outputs);
-        let info = FlowInfo::of(flow);
+        let mut info = FlowInfo::of(flow);
         let mut added_events = 0u32;
         for o in outputs.drain(..) {
             let seq = info.events + added_events;
-            if self.output(&info, seq, o) {
+            if self.output(&mut info, seq, o) {
                 flow.app.txns += 1;
             }
             added_events += 1;
         }
         flow.app.events += added_events;
+        flow.app.tally = info.tally;
         self.outputs = outputs;
     }
 
     /// Turns one parser output into an event or an inventory update. Returns true for
     /// a transaction.
-    fn output(&mut self, f: &FlowInfo, seq: u32, o: Output) -> bool {
+    fn output(&mut self, f: &mut FlowInfo, seq: u32, o: Output) -> bool {
         match o {
             Output::Txn(t) => {
                 let proto = t.record.protocol();
                 *self.stats.transactions.entry(proto).or_insert(0) += 1;
                 let outstation = matches!(&t.record, Record::Dnp3(_));
-                self.assets.transaction(
-                    t.ts,
-                    f.client.ip,
-                    f.server.ip,
-                    proto,
-                    op_class(&t.record),
-                    outstation,
-                );
+                let op = op_class(&t.record);
+                if !tally_add(&mut f.tally, proto, op, outstation) {
+                    self.assets
+                        .transaction(t.ts, f.client.ip, f.server.ip, proto, op, outstation);
+                }
                 let (src, dst, smac, dmac) = if t.dir == Direction::ToServer {
                     (f.client, f.server, f.client_mac, f.server_mac)
                 } else {
@@ -897,6 +928,7 @@ struct FlowInfo {
     proto: u8,
     events: u32,
     last_ts: i64,
+    tally: Tally,
 }
 
 impl FlowInfo {
@@ -910,6 +942,7 @@ impl FlowInfo {
             proto: f.key.proto,
             events: f.app.events,
             last_ts: f.last_ts,
+            tally: f.app.tally,
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod s7comm;
 pub mod s7commplus;
 pub mod smb;
 pub mod ssh;
+pub mod stream;
 pub mod sv;
 pub mod teamviewer;
 pub mod telnet;

@@ -29,8 +29,8 @@ use super::cip;
 use super::names;
 use super::parser::{self, Cpf, Header, IdentityItem, ServiceItem, SockAddr, HEADER_LEN};
 use super::record::{IoSummary, SockAddrInfo, Transaction};
+use crate::stream::{Framer, PendingQueue};
 use crate::{Anomaly, Direction, Output, Parser, Record, Side, Timestamp, Transport, Txn};
-use std::collections::VecDeque;
 
 pub use super::parser::MAX_MESSAGE;
 
@@ -51,7 +51,7 @@ pub const IO_REPORT_NS: i64 = 300 * 1_000_000_000;
 
 #[derive(Default)]
 struct Half {
-    buf: Vec<u8>,
+    framer: Framer,
     scanning: bool,
     skipped: usize,
     budget: usize,
@@ -76,7 +76,7 @@ struct IoConn {
 pub struct EnipParser {
     transport: Transport,
     halves: [Half; 2],
-    pending: VecDeque<Pending>,
+    pending: PendingQueue<Pending>,
     /// (T->O connection id, O->T connection id).
     conn_map: Vec<(u32, u32)>,
     io: Vec<IoConn>,
@@ -141,7 +141,7 @@ impl EnipParser {
         EnipParser {
             transport,
             halves: [Half::default(), Half::default()],
-            pending: VecDeque::new(),
+            pending: PendingQueue::new(MAX_PENDING),
             conn_map: Vec::new(),
             io: Vec::new(),
             io_overflow: false,
@@ -179,7 +179,7 @@ impl EnipParser {
         if self.bad_streak >= limit {
             self.disabled = true;
             for h in &mut self.halves {
-                h.buf = Vec::new();
+                h.framer.release();
                 h.scanning = false;
             }
             anomaly(
@@ -353,27 +353,25 @@ impl EnipParser {
             emit(out, ts, None, dir, tx);
             return;
         }
-        if self.pending.len() >= MAX_PENDING {
-            if let Some(old) = self.pending.pop_front() {
-                anomaly(
-                    out,
-                    ts,
-                    old.dir,
-                    "unanswered_request",
-                    format!(
-                        "more than {MAX_PENDING} requests waiting: {} request given up",
-                        old.tx.function
-                    ),
-                );
-                emit(out, old.ts, None, old.dir, old.tx);
-            }
-        }
-        self.pending.push_back(Pending {
+        let evicted = self.pending.push(Pending {
             ts,
             dir,
             context: h.sender_context,
             tx,
         });
+        if let Some(old) = evicted {
+            anomaly(
+                out,
+                ts,
+                old.dir,
+                "unanswered_request",
+                format!(
+                    "more than {MAX_PENDING} requests waiting: {} request given up",
+                    old.tx.function
+                ),
+            );
+            emit(out, old.ts, None, old.dir, old.tx);
+        }
     }
 
     fn find_pending(&self, h: &Header, resp_conn: Option<u32>, seq: Option<u16>) -> Option<usize> {
@@ -764,37 +762,11 @@ impl Parser for EnipParser {
             self.datagram(dir, data, ts, out);
             return;
         }
-        let mut buf = std::mem::take(&mut self.half(dir).buf);
-        let from_buf = !buf.is_empty();
-        if from_buf {
-            buf.extend_from_slice(data);
-        }
-        let pos = {
-            let input: &[u8] = if from_buf { &buf } else { data };
-            let mut pos = 0;
-            while !self.disabled && pos < input.len() {
-                let n = self.step(dir, input.get(pos..).unwrap_or_default(), ts, out);
-                if n == 0 {
-                    break;
-                }
-                pos += n;
-            }
-            pos
-        };
-        if self.disabled {
-            return;
-        }
-        if from_buf {
-            buf.drain(..pos.min(buf.len()));
-        } else {
-            buf.extend_from_slice(data.get(pos..).unwrap_or_default());
-        }
-        if buf.len() > MAX_MESSAGE {
-            // Cannot happen (a decision never needs more than one message), but
-            // keep the bound whatever the input.
-            buf.clear();
-        }
-        self.half(dir).buf = buf;
+        let mut framer = std::mem::take(&mut self.half(dir).framer);
+        framer.feed(data, MAX_MESSAGE, |bytes| {
+            (!self.disabled).then(|| self.step(dir, bytes, ts, out))
+        });
+        self.half(dir).framer = framer;
     }
 
     fn gap(&mut self, dir: Direction, _len: u64, _ts: Timestamp, _out: &mut Vec<Output>) {
@@ -802,7 +774,7 @@ impl Parser for EnipParser {
             return;
         }
         let h = self.half(dir);
-        h.buf.clear();
+        h.framer.clear();
         h.scanning = true;
         h.skipped = 0;
         h.budget = 0;
@@ -811,8 +783,8 @@ impl Parser for EnipParser {
     fn finish(&mut self, ts: Timestamp, out: &mut Vec<Output>) {
         for dir in [Direction::ToServer, Direction::ToClient] {
             let h = self.half(dir);
-            let partial = if h.scanning { 0 } else { h.buf.len() };
-            h.buf = Vec::new();
+            let partial = if h.scanning { 0 } else { h.framer.buffered() };
+            h.framer.release();
             h.scanning = false;
             if partial > 0 && !self.disabled {
                 anomaly(

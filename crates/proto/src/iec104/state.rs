@@ -2,15 +2,15 @@
 //! give-up rule, sequence number checks, and pairing (see the module docs).
 //!
 //! Framing: whole APDUs inside a chunk are decoded in place; an APDU split over
-//! chunks is buffered (at most 255 bytes). A step that cannot decide says how many
-//! bytes it needs and exactly that many are buffered, so the result never depends
-//! on the chunking. A bad header is reported and the direction scans byte by byte
+//! chunks is buffered (at most 255 bytes) by the shared [`Framer`], which shows the
+//! step the same bytes whatever the chunking, so the result never depends on it. A bad header is reported and the direction scans byte by byte
 //! for a strict APDU start (`resync`). After a TCP gap the partial APDU is dropped
 //! and sequence checks restart. Too many consecutive bad headers
 //! ([`MAX_BAD_UNCONFIRMED`] before any good APDU, [`MAX_BAD_CONFIRMED`] after; each
 //! [`SCAN_BUDGET`] bytes skipped count as one more) end parsing with `not_iec104`.
 use super::parser::{self, Apci, AsduHeader, Check};
 use super::{names, Transaction, MAX_OBJECTS};
+use crate::stream::Framer;
 use crate::{Anomaly, Direction, Output, Parser, Record, Timestamp, Txn};
 use std::collections::VecDeque;
 
@@ -20,6 +20,9 @@ pub const MAX_BAD_UNCONFIRMED: u32 = 2;
 pub const MAX_BAD_CONFIRMED: u32 = 8;
 /// Bytes skipped while scanning that count as one more bad APDU.
 pub const SCAN_BUDGET: usize = 256;
+/// Most bytes a framing decision needs: one APDU (start, length, 253 bytes).
+const MAX_APDU: usize = 2 + parser::MAX_LENGTH as usize;
+
 /// Requests waiting for their confirmation or termination, per flow.
 pub const MAX_PENDING: usize = 64;
 /// How long (message time) a confirmed request waits for its termination.
@@ -40,7 +43,7 @@ pub struct Message {
 
 #[derive(Default)]
 struct Half {
-    buf: Vec<u8>,
+    framer: Framer,
     scanning: bool,
     skipped: usize,
     budget: usize,
@@ -116,7 +119,8 @@ fn emit(
 }
 
 enum Step {
-    Need(usize),
+    /// More bytes are needed to decide.
+    Need,
     Consumed(usize),
 }
 
@@ -204,7 +208,7 @@ impl Iec104Parser {
     fn step(&mut self, dir: Direction, bytes: &[u8], ts: Timestamp, out: &mut Vec<Output>) -> Step {
         let scanning = self.half(dir).scanning;
         let n = match parser::check_apdu(bytes, scanning) {
-            Check::NeedMore(n) => return Step::Need(n),
+            Check::NeedMore(_) => return Step::Need,
             Check::Bad(e) => {
                 if scanning {
                     let h = self.half(dir);
@@ -227,7 +231,7 @@ impl Iec104Parser {
             Check::Frame(n) => n,
         };
         let Some(apdu) = bytes.get(..n) else {
-            return Step::Need(n);
+            return Step::Need;
         };
         if scanning {
             let h = self.half(dir);
@@ -364,6 +368,9 @@ impl Iec104Parser {
             }
             anomaly(out, ts, dir, e.kind(), e.to_string());
         }
+        // One allocation for the objects (the header tells how many).
+        tx.objects
+            .reserve_exact(usize::from(h.count).min(MAX_OBJECTS));
         let mut ioas = Vec::new();
         for (ioa, e) in objs {
             if self.trace.is_some() {
@@ -540,44 +547,20 @@ impl Iec104Parser {
 
 impl Parser for Iec104Parser {
     fn parse(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut Vec<Output>) {
-        let mut input = data;
-        while !self.disabled {
-            let mut buf = std::mem::take(&mut self.half(dir).buf);
-            if buf.is_empty() {
-                let mut pos = 0;
-                while !self.disabled && pos < input.len() {
-                    let rest = input.get(pos..).unwrap_or_default();
-                    match self.step(dir, rest, ts, out) {
-                        Step::Consumed(n) => pos += n.max(1),
-                        Step::Need(_) => {
-                            self.half(dir).buf = rest.to_vec();
-                            break;
-                        }
-                    }
-                }
-                return;
-            }
-            match self.step(dir, &buf, ts, out) {
-                Step::Consumed(n) => {
-                    buf.drain(..n.max(1).min(buf.len()));
-                }
-                Step::Need(need) => {
-                    if input.is_empty() {
-                        self.half(dir).buf = buf;
-                        return;
-                    }
-                    let add = need.saturating_sub(buf.len()).max(1).min(input.len());
-                    buf.extend_from_slice(input.get(..add).unwrap_or_default());
-                    input = input.get(add..).unwrap_or_default();
-                }
-            }
-            if !self.disabled {
-                self.half(dir).buf = buf;
-            }
-            if self.half(dir).buf.is_empty() && input.is_empty() {
-                return;
-            }
+        if self.disabled || data.is_empty() {
+            return;
         }
+        let mut framer = std::mem::take(&mut self.half(dir).framer);
+        framer.feed(data, MAX_APDU, |bytes| {
+            if self.disabled {
+                return None;
+            }
+            Some(match self.step(dir, bytes, ts, out) {
+                Step::Consumed(n) => n.max(1),
+                Step::Need => 0,
+            })
+        });
+        self.half(dir).framer = framer;
     }
 
     fn gap(&mut self, dir: Direction, _len: u64, _ts: Timestamp, _out: &mut Vec<Output>) {
@@ -591,7 +574,7 @@ impl Parser for Iec104Parser {
         for dir in [Direction::ToServer, Direction::ToClient] {
             let disabled = self.disabled;
             let h = self.half(dir);
-            let partial = if h.scanning { 0 } else { h.buf.len() };
+            let partial = if h.scanning { 0 } else { h.framer.buffered() };
             *h = Half::default();
             if partial > 0 && !disabled {
                 anomaly(

@@ -21,8 +21,8 @@
 //! `finish()`.
 use super::parser::{self, check_header, resync_start, Mbap, Plausible, MAX_FRAME, MAX_LENGTH};
 use super::record::Transaction;
+use crate::stream::{Framer, PendingQueue};
 use crate::{Anomaly, Direction, Output, Parser, Record, Timestamp, Txn};
-use std::collections::VecDeque;
 
 /// Requests waiting for a response, per flow.
 pub const MAX_PENDING: usize = 64;
@@ -36,7 +36,7 @@ pub const SCAN_BUDGET: usize = 260;
 #[derive(Default)]
 struct Half {
     /// Partial frame, or the bytes being scanned, never more than `MAX_FRAME`.
-    buf: Vec<u8>,
+    framer: Framer,
     /// Looking for a plausible header.
     scanning: bool,
     /// Bytes skipped in the current scan.
@@ -53,7 +53,7 @@ struct Pending {
 /// The Modbus/TCP parser of one flow.
 pub struct ModbusParser {
     halves: [Half; 2],
-    pending: VecDeque<Pending>,
+    pending: PendingQueue<Pending>,
     /// A good frame was seen on the flow.
     confirmed: bool,
     /// Consecutive bad frames.
@@ -103,7 +103,7 @@ impl ModbusParser {
     pub fn new() -> ModbusParser {
         ModbusParser {
             halves: [Half::default(), Half::default()],
-            pending: VecDeque::new(),
+            pending: PendingQueue::new(MAX_PENDING),
             confirmed: false,
             bad_streak: 0,
             disabled: false,
@@ -139,7 +139,7 @@ impl ModbusParser {
         if self.bad_streak >= limit {
             self.disabled = true;
             for h in &mut self.halves {
-                h.buf = Vec::new();
+                h.framer.release();
                 h.scanning = false;
             }
             anomaly(
@@ -269,41 +269,35 @@ impl ModbusParser {
             Err(e) => anomaly(out, ts, dir, "truncated_pdu", format!("request: {e}")),
         }
         let key = (hdr.transaction_id, hdr.unit_id);
-        if let Some(i) = self
+        if let Some(old) = self
             .pending
-            .iter()
-            .position(|p| (p.tx.transaction_id, p.tx.unit_id) == key)
+            .take(|p| (p.tx.transaction_id, p.tx.unit_id) == key)
         {
-            if let Some(old) = self.pending.remove(i) {
-                anomaly(
-                    out,
-                    ts,
-                    dir,
-                    "unanswered_request",
-                    format!(
-                        "{} request (transaction {}, unit {}) got no response before a new request reused its transaction id",
-                        old.tx.function, old.tx.transaction_id, old.tx.unit_id
-                    ),
-                );
-                emit(out, old.ts, None, dir, old.tx);
-            }
+            anomaly(
+                out,
+                ts,
+                dir,
+                "unanswered_request",
+                format!(
+                    "{} request (transaction {}, unit {}) got no response before a new request reused its transaction id",
+                    old.tx.function, old.tx.transaction_id, old.tx.unit_id
+                ),
+            );
+            emit(out, old.ts, None, dir, old.tx);
         }
-        if self.pending.len() >= MAX_PENDING {
-            if let Some(old) = self.pending.pop_front() {
-                anomaly(
-                    out,
-                    ts,
-                    dir,
-                    "unanswered_request",
-                    format!(
-                        "more than {MAX_PENDING} requests waiting: {} request (transaction {}, unit {}) given up",
-                        old.tx.function, old.tx.transaction_id, old.tx.unit_id
-                    ),
-                );
-                emit(out, old.ts, None, dir, old.tx);
-            }
+        if let Some(old) = self.pending.push(Pending { ts, tx }) {
+            anomaly(
+                out,
+                ts,
+                dir,
+                "unanswered_request",
+                format!(
+                    "more than {MAX_PENDING} requests waiting: {} request (transaction {}, unit {}) given up",
+                    old.tx.function, old.tx.transaction_id, old.tx.unit_id
+                ),
+            );
+            emit(out, old.ts, None, dir, old.tx);
         }
-        self.pending.push_back(Pending { ts, tx });
     }
 
     fn response(&mut self, hdr: Mbap, pdu: &[u8], ts: Timestamp, out: &mut Vec<Output>) {
@@ -313,9 +307,7 @@ impl ModbusParser {
         let key = (hdr.transaction_id, hdr.unit_id);
         let req = self
             .pending
-            .iter()
-            .position(|p| (p.tx.transaction_id, p.tx.unit_id) == key)
-            .and_then(|i| self.pending.remove(i));
+            .take(|p| (p.tx.transaction_id, p.tx.unit_id) == key);
         let (mut tx, start, first_dir, paired) = match req {
             Some(p) if p.tx.function_code == base => (p.tx, p.ts, Direction::ToServer, true),
             Some(p) => {
@@ -406,48 +398,14 @@ impl ModbusParser {
 
 impl Parser for ModbusParser {
     fn parse(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut Vec<Output>) {
-        let mut input = data;
-        // Finish what the buffer holds: append at most one frame's worth of input
-        // and decide until the buffered bytes are used up; then go back to decoding
-        // the input in place from the first byte not consumed.
-        if !self.disabled && !input.is_empty() && !self.half(dir).buf.is_empty() {
-            let mut buf = std::mem::take(&mut self.half(dir).buf);
-            let old = buf.len();
-            let take = MAX_FRAME.saturating_sub(old).min(input.len());
-            buf.extend_from_slice(input.get(..take).unwrap_or_default());
-            let mut pos = 0;
-            while !self.disabled && pos < old {
-                let n = self.step(dir, buf.get(pos..).unwrap_or_default(), ts, out);
-                if n == 0 {
-                    break;
-                }
-                pos += n;
-            }
-            if self.disabled {
-                return;
-            }
-            if pos >= old {
-                input = input.get(pos - old..).unwrap_or_default();
-                buf.clear();
-            } else {
-                // Still short of a decision: the whole input went into the buffer
-                // (a decision never needs more than MAX_FRAME bytes).
-                buf.drain(..pos);
-                input = input.get(take..).unwrap_or_default();
-            }
-            self.half(dir).buf = buf;
+        if self.disabled || data.is_empty() {
+            return;
         }
-        // Then decode in place, keeping only an incomplete tail.
-        let mut pos = 0;
-        while !self.disabled && pos < input.len() {
-            let n = self.step(dir, input.get(pos..).unwrap_or_default(), ts, out);
-            if n == 0 {
-                let tail = input.get(pos..).unwrap_or_default();
-                self.half(dir).buf.extend_from_slice(tail);
-                break;
-            }
-            pos += n;
-        }
+        let mut framer = std::mem::take(&mut self.half(dir).framer);
+        framer.feed(data, MAX_FRAME, |bytes| {
+            (!self.disabled).then(|| self.step(dir, bytes, ts, out))
+        });
+        self.half(dir).framer = framer;
     }
 
     fn gap(&mut self, dir: Direction, _len: u64, _ts: Timestamp, _out: &mut Vec<Output>) {
@@ -457,7 +415,7 @@ impl Parser for ModbusParser {
         // Drop the partial frame; the next byte is taken as a frame start (segments
         // usually carry whole frames), a bad header there starts a scan as usual.
         let h = self.half(dir);
-        h.buf.clear();
+        h.framer.clear();
         h.scanning = false;
         h.skipped = 0;
         h.budget = 0;
@@ -466,8 +424,8 @@ impl Parser for ModbusParser {
     fn finish(&mut self, ts: Timestamp, out: &mut Vec<Output>) {
         for dir in [Direction::ToServer, Direction::ToClient] {
             let h = self.half(dir);
-            let partial = if h.scanning { 0 } else { h.buf.len() };
-            h.buf = Vec::new();
+            let partial = if h.scanning { 0 } else { h.framer.buffered() };
+            h.framer.release();
             h.scanning = false;
             if partial > 0 && !self.disabled {
                 anomaly(

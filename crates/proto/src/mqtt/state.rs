@@ -15,8 +15,8 @@
 //! bad packets end MQTT parsing of the flow (`not_mqtt`).
 use super::parser::{self, FixedHeader, Packet};
 use super::record::{Reply, Transaction};
+use crate::stream::{Framer, PendingQueue};
 use crate::{Anomaly, Direction, Output, Parser, Record, Timestamp, Txn};
-use std::collections::VecDeque;
 
 /// Bytes of one packet buffered.
 pub const MAX_FRAME: usize = 64 * 1024;
@@ -27,7 +27,7 @@ pub const MAX_BAD: u32 = 8;
 
 #[derive(Default)]
 struct Half {
-    buf: Vec<u8>,
+    framer: Framer,
     /// Bytes of an oversized packet still to skip.
     skip: u64,
     /// Framing lost.
@@ -46,7 +46,7 @@ struct Pending {
 /// The MQTT parser of one flow.
 pub struct MqttParser {
     halves: [Half; 2],
-    pending: VecDeque<Pending>,
+    pending: PendingQueue<Pending>,
     version: Option<u8>,
     confirmed: bool,
     bad_streak: u32,
@@ -98,7 +98,7 @@ impl MqttParser {
     pub fn new() -> MqttParser {
         MqttParser {
             halves: [Half::default(), Half::default()],
-            pending: VecDeque::new(),
+            pending: PendingQueue::new(MAX_PENDING),
             version: None,
             confirmed: false,
             bad_streak: 0,
@@ -142,36 +142,76 @@ impl MqttParser {
         tx: Transaction,
         out: &mut Vec<Output>,
     ) {
-        if let Some(i) = self.pending.iter().position(|p| {
+        if let Some(old) = self.pending.take(|p| {
             p.dir == dir && p.answer == answer && p.packet_id == packet_id && packet_id.is_some()
         }) {
-            if let Some(old) = self.pending.remove(i) {
-                emit(out, old.ts, None, old.dir, old.tx);
-            }
+            emit(out, old.ts, None, old.dir, old.tx);
         }
         if answer == parser::CONNACK {
-            if let Some(i) = self
-                .pending
-                .iter()
-                .position(|p| p.answer == parser::CONNACK)
-            {
-                if let Some(old) = self.pending.remove(i) {
-                    emit(out, old.ts, None, old.dir, old.tx);
-                }
-            }
-        }
-        if self.pending.len() >= MAX_PENDING {
-            if let Some(old) = self.pending.pop_front() {
+            if let Some(old) = self.pending.take(|p| p.answer == parser::CONNACK) {
                 emit(out, old.ts, None, old.dir, old.tx);
             }
         }
-        self.pending.push_back(Pending {
+        let evicted = self.pending.push(Pending {
             ts,
             dir,
             answer,
             packet_id,
             tx,
         });
+        if let Some(old) = evicted {
+            emit(out, old.ts, None, old.dir, old.tx);
+        }
+    }
+
+    /// One framing decision at the start of `bytes` (see [`Framer::feed`]).
+    fn step(
+        &mut self,
+        dir: Direction,
+        bytes: &[u8],
+        ts: Timestamp,
+        out: &mut Vec<Output>,
+    ) -> Option<usize> {
+        let i = idx(dir);
+        if self.disabled || self.halves[i].lost {
+            return None;
+        }
+        // the tail of an oversized packet
+        let half = &mut self.halves[i];
+        if half.skip > 0 {
+            let n = usize::try_from(half.skip)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            half.skip -= n as u64;
+            return Some(n);
+        }
+        let h = match parser::fixed_header(bytes, self.v5()) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Some(0),
+            Err(e) => {
+                anomaly(out, ts, dir, e.kind(), e.to_string());
+                self.halves[i].lost = true;
+                self.bad(dir, ts, out);
+                return None;
+            }
+        };
+        let len = h.frame_len();
+        if len <= MAX_FRAME {
+            let Some(frame) = bytes.get(..len) else {
+                return Some(0);
+            };
+            self.frame(dir, &h, frame, ts, out);
+            Some(len)
+        } else {
+            // decode the first MAX_FRAME bytes, skip the rest
+            let Some(frame) = bytes.get(..MAX_FRAME) else {
+                return Some(0);
+            };
+            self.frame(dir, &h, frame, ts, out);
+            let avail = bytes.len().min(len);
+            self.halves[i].skip = (len - avail) as u64;
+            Some(avail)
+        }
     }
 
     /// One decoded packet.
@@ -330,63 +370,9 @@ impl Parser for MqttParser {
         if self.disabled || self.halves[i].lost {
             return;
         }
-        let mut data = data;
-        // the tail of an oversized packet
-        let h = &mut self.halves[i];
-        if h.skip > 0 {
-            let n = usize::try_from(h.skip)
-                .unwrap_or(usize::MAX)
-                .min(data.len());
-            h.skip -= n as u64;
-            data = data.get(n..).unwrap_or_default();
-        }
-        if data.is_empty() {
-            return;
-        }
-        let mut buf = std::mem::take(&mut self.halves[i].buf);
-        let whole: &[u8] = if buf.is_empty() {
-            data
-        } else {
-            buf.extend_from_slice(data);
-            &buf
-        };
-        let mut pos = 0usize;
-        loop {
-            let rest = whole.get(pos..).unwrap_or_default();
-            let h = match parser::fixed_header(rest, self.v5()) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(e) => {
-                    anomaly(out, ts, dir, e.kind(), e.to_string());
-                    let half = &mut self.halves[i];
-                    half.lost = true;
-                    half.buf = Vec::new();
-                    self.bad(dir, ts, out);
-                    return;
-                }
-            };
-            let len = h.frame_len();
-            if len <= MAX_FRAME {
-                let Some(frame) = rest.get(..len) else { break };
-                self.frame(dir, &h, frame, ts, out);
-                pos += len;
-            } else {
-                // decode the first MAX_FRAME bytes, skip the rest
-                let Some(frame) = rest.get(..MAX_FRAME) else {
-                    break;
-                };
-                self.frame(dir, &h, frame, ts, out);
-                let avail = rest.len().min(len);
-                self.halves[i].skip = (len - avail) as u64;
-                pos += avail;
-            }
-            if self.disabled {
-                return;
-            }
-        }
-        let left = whole.get(pos..).unwrap_or_default();
-        let keep = left.to_vec();
-        self.halves[i].buf = keep;
+        let mut framer = std::mem::take(&mut self.halves[i].framer);
+        framer.feed(data, MAX_FRAME, |bytes| self.step(dir, bytes, ts, out));
+        self.halves[i].framer = framer;
     }
 
     fn gap(&mut self, dir: Direction, len: u64, ts: Timestamp, out: &mut Vec<Output>) {
@@ -395,7 +381,7 @@ impl Parser for MqttParser {
             return;
         }
         let h = &mut self.halves[i];
-        if h.skip >= len && h.buf.is_empty() {
+        if h.skip >= len && h.framer.is_empty() {
             h.skip -= len;
             return;
         }
@@ -407,12 +393,12 @@ impl Parser for MqttParser {
             format!("{len} bytes missing: packet framing lost for this direction"),
         );
         h.lost = true;
-        h.buf = Vec::new();
+        h.framer.release();
     }
 
     fn finish(&mut self, ts: Timestamp, out: &mut Vec<Output>) {
         for (i, h) in self.halves.iter_mut().enumerate() {
-            if !h.buf.is_empty() && !self.disabled && !h.lost {
+            if !h.framer.is_empty() && !self.disabled && !h.lost {
                 let dir = if i == 0 {
                     Direction::ToServer
                 } else {
@@ -423,10 +409,10 @@ impl Parser for MqttParser {
                     ts,
                     dir,
                     "truncated",
-                    format!("flow ended inside a packet ({} bytes)", h.buf.len()),
+                    format!("flow ended inside a packet ({} bytes)", h.framer.buffered()),
                 );
             }
-            h.buf = Vec::new();
+            h.framer.release();
         }
         while let Some(p) = self.pending.pop_front() {
             emit(out, p.ts, None, p.dir, p.tx);

@@ -32,8 +32,8 @@ use super::names::{self, ServiceKind};
 use super::parser::{self, Header, HEADER_LEN};
 use super::record::{Application, Channel, Hello, Transaction};
 use super::services;
+use crate::stream::{Framer, PendingQueue};
 use crate::{Anomaly, Direction, Identity, Output, Parser, Record, Side, Timestamp, Txn};
-use std::collections::VecDeque;
 
 /// Largest message buffered.
 pub const MAX_MESSAGE: usize = 1 << 20;
@@ -52,7 +52,7 @@ pub const SCAN_BUDGET: usize = 1024;
 
 #[derive(Default)]
 struct Half {
-    buf: Vec<u8>,
+    framer: Framer,
     scanning: bool,
     skipped: usize,
     budget: usize,
@@ -96,7 +96,7 @@ struct Pending {
 /// The OPC UA parser of one flow.
 pub struct OpcuaParser {
     halves: [Half; 2],
-    pending: VecDeque<Pending>,
+    pending: PendingQueue<Pending>,
     security: Security,
     confirmed: bool,
     bad_streak: u32,
@@ -150,7 +150,7 @@ impl OpcuaParser {
     pub fn new() -> OpcuaParser {
         OpcuaParser {
             halves: [Half::default(), Half::default()],
-            pending: VecDeque::new(),
+            pending: PendingQueue::new(MAX_PENDING),
             security: Security::Unknown,
             confirmed: false,
             bad_streak: 0,
@@ -182,7 +182,7 @@ impl OpcuaParser {
         if self.bad_streak >= limit {
             self.disabled = true;
             for h in &mut self.halves {
-                h.buf = Vec::new();
+                h.framer.release();
                 h.partial = Vec::new();
             }
             anomaly(
@@ -295,22 +295,20 @@ impl OpcuaParser {
     }
 
     fn push_pending(&mut self, p: Pending, out: &mut Vec<Output>) {
-        if self.pending.len() >= MAX_PENDING {
-            if let Some(old) = self.pending.pop_front() {
-                anomaly(
-                    out,
-                    p.ts,
-                    old.dir,
-                    "unanswered_request",
-                    format!(
-                        "more than {MAX_PENDING} requests waiting: {} request given up",
-                        old.tx.function
-                    ),
-                );
-                emit(out, old.ts, None, old.dir, old.tx);
-            }
+        let ts = p.ts;
+        if let Some(old) = self.pending.push(p) {
+            anomaly(
+                out,
+                ts,
+                old.dir,
+                "unanswered_request",
+                format!(
+                    "more than {MAX_PENDING} requests waiting: {} request given up",
+                    old.tx.function
+                ),
+            );
+            emit(out, old.ts, None, old.dir, old.tx);
         }
-        self.pending.push_back(p);
     }
 
     fn take_pending(
@@ -319,12 +317,11 @@ impl OpcuaParser {
         kind: Kind,
         request_id: Option<u32>,
     ) -> Option<Pending> {
-        let i = self.pending.iter().position(|p| {
+        self.pending.take(|p| {
             p.dir != dir
                 && p.kind == kind
                 && (request_id.is_none() || Some(p.request_id) == request_id)
-        })?;
-        self.pending.remove(i)
+        })
     }
 
     fn message(
@@ -745,35 +742,11 @@ impl Parser for OpcuaParser {
         if self.disabled || data.is_empty() {
             return;
         }
-        let mut buf = std::mem::take(&mut self.half(dir).buf);
-        let from_buf = !buf.is_empty();
-        if from_buf {
-            buf.extend_from_slice(data);
-        }
-        let pos = {
-            let input: &[u8] = if from_buf { &buf } else { data };
-            let mut pos = 0;
-            while !self.disabled && pos < input.len() {
-                let n = self.step(dir, input.get(pos..).unwrap_or_default(), ts, out);
-                if n == 0 {
-                    break;
-                }
-                pos += n;
-            }
-            pos
-        };
-        if self.disabled {
-            return;
-        }
-        if from_buf {
-            buf.drain(..pos.min(buf.len()));
-        } else {
-            buf.extend_from_slice(data.get(pos..).unwrap_or_default());
-        }
-        if buf.len() > MAX_MESSAGE {
-            buf.clear();
-        }
-        self.half(dir).buf = buf;
+        let mut framer = std::mem::take(&mut self.half(dir).framer);
+        framer.feed(data, MAX_MESSAGE, |bytes| {
+            (!self.disabled).then(|| self.step(dir, bytes, ts, out))
+        });
+        self.half(dir).framer = framer;
     }
 
     fn gap(&mut self, dir: Direction, len: u64, _ts: Timestamp, _out: &mut Vec<Output>) {
@@ -781,7 +754,7 @@ impl Parser for OpcuaParser {
             return;
         }
         let h = self.half(dir);
-        h.buf.clear();
+        h.framer.clear();
         h.partial.clear();
         if h.skip > 0 {
             // The gap falls inside the skipped message: fewer bytes left to skip.
@@ -801,8 +774,8 @@ impl Parser for OpcuaParser {
     fn finish(&mut self, ts: Timestamp, out: &mut Vec<Output>) {
         for dir in [Direction::ToServer, Direction::ToClient] {
             let h = self.half(dir);
-            let partial = if h.scanning { 0 } else { h.buf.len() };
-            h.buf = Vec::new();
+            let partial = if h.scanning { 0 } else { h.framer.buffered() };
+            h.framer.release();
             h.partial = Vec::new();
             h.scanning = false;
             if partial > 0 && !self.disabled {
