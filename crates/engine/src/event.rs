@@ -141,8 +141,19 @@ impl Event {
         };
     }
 
-    /// Appends the event's JSON line (no newline) to `out`.
+    /// Appends the event's JSON line (no newline) to `out`. The fast encoder
+    /// (`json.rs`) writes what `serde_json` would write for this event (the `Serialize`
+    /// impl below stays the reference; the tests compare the two byte for byte);
+    /// alerts take the `serde` path.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        if !matches!(self.body, Body::Alert(_)) && crate::json::write_event(self, out) {
+            return;
+        }
+        self.write_json_serde(out);
+    }
+
+    /// Appends the event's JSON line through `serde_json` (the reference encoding).
+    pub fn write_json_serde(&self, out: &mut Vec<u8>) {
         let start = out.len();
         if let Err(e) = serde_json::to_writer(&mut *out, self) {
             out.truncate(start);
@@ -154,6 +165,14 @@ impl Event {
 
     /// One JSON line (no trailing newline).
     pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(512);
+        self.write_json(&mut out);
+        // Both encoders write UTF-8 only.
+        String::from_utf8(out).unwrap_or_else(|_| self.to_json_serde())
+    }
+
+    /// One JSON line through `serde_json` (the reference encoding).
+    pub fn to_json_serde(&self) -> String {
         serde_json::to_string(self)
             .unwrap_or_else(|e| format!("{{\"error\":\"event serialization failed: {e}\"}}"))
     }
@@ -203,13 +222,13 @@ impl Serialize for EventMeta<'_> {
             Body::Flow(f) => {
                 m.serialize_entry("start", &rfc3339(f.start))?;
                 m.serialize_entry("end", &rfc3339(f.end))?;
-                m.serialize_entry("duration", &(f.end - f.start).max(0))?;
+                m.serialize_entry("duration", &f.end.wrapping_sub(f.start).max(0))?;
             }
             Body::Txn {
                 ts_end: Some(end), ..
             } => {
                 m.serialize_entry("end", &rfc3339(*end))?;
-                m.serialize_entry("duration", &(end - e.ts).max(0))?;
+                m.serialize_entry("duration", &end.wrapping_sub(e.ts).max(0))?;
             }
             _ => {}
         }
@@ -230,8 +249,8 @@ impl Serialize for NetworkJson<'_> {
             m.serialize_entry("protocol", p)?;
         }
         if let Body::Flow(f) = &e.body {
-            m.serialize_entry("packets", &(f.packets[0] + f.packets[1]))?;
-            m.serialize_entry("bytes", &(f.bytes[0] + f.bytes[1]))?;
+            m.serialize_entry("packets", &f.packets[0].wrapping_add(f.packets[1]))?;
+            m.serialize_entry("bytes", &f.bytes[0].wrapping_add(f.bytes[1]))?;
         }
         m.end()
     }

@@ -8,6 +8,7 @@
 
 pub mod assets;
 pub mod event;
+mod json;
 pub mod oui;
 pub mod shard;
 pub mod time;

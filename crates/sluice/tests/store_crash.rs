@@ -54,13 +54,14 @@ fn rows_so_far(db: &Path) -> u64 {
 #[test]
 fn kill_9_mid_run_leaves_a_consistent_store_and_a_rerun_adds_no_duplicates() {
     let dir = tempfile::tempdir().unwrap();
-    // Four hours of the simulated plant (HMIs polling PLCs, historian, office traffic)
+    // Twelve hours of the simulated plant (HMIs polling PLCs, historian, office traffic)
     // with a vendor's remote VNC session, which raises alerts under the example policy:
-    // more rows than one store transaction takes (64 Ki), so the kill lands between
-    // commits.
+    // about 240,000 rows, several store transactions of up to 64 Ki rows (a writer
+    // behind the engine commits only that often), so the kill lands between commits
+    // however busy the machine is.
     let plant = dir.path().join("plant.pcap");
     let mut trace =
-        sluice_synth::scenario::vendor_day(7, Duration::from_secs(4 * 3_600)).expect("scenario");
+        sluice_synth::scenario::vendor_day(7, Duration::from_secs(12 * 3_600)).expect("scenario");
     trace
         .write_pcap(std::io::BufWriter::new(
             std::fs::File::create(&plant).unwrap(),

@@ -111,8 +111,21 @@ impl Store {
         let mut conn = Connection::open(path).map_err(sq)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sq)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sq)?;
+        // Switching a new database to WAL needs it to itself, and SQLite does not wait
+        // for that on its busy handler: another process opening the same new store at
+        // that moment gets "database is locked". Retry for the busy timeout.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                r => break r.map_err(sq)?,
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sq)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(sq)?;
@@ -543,6 +556,34 @@ pub struct Counts {
 #[cfg(test)]
 mod tests {
     use sluice_flow::EndReason;
+
+    /// Two processes (here threads with their own connections) opening a new store at
+    /// the same moment both succeed: each migration runs once, under the write lock.
+    #[test]
+    fn concurrent_opens_of_a_new_store_both_migrate_it() {
+        let dir = std::env::temp_dir().join(format!("sluice-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for round in 0..20 {
+            let path = dir.join(format!("s{round}.db"));
+            let opens: Vec<_> = (0..3)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || super::Store::open(&p).map(|_| ()))
+                })
+                .collect();
+            for h in opens {
+                let r = h.join().unwrap();
+                assert!(r.is_ok(), "round {round}: {r:?}");
+            }
+            let v: i64 = rusqlite::Connection::open(&path)
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(v as usize, crate::schema::SCHEMA_VERSION);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// With background checkpoints, commits land in the WAL and the thread copies them
     /// into the database file: once the handle is dropped, the database file alone

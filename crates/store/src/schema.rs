@@ -111,18 +111,33 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// Brings the schema up to date, each step in its own transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    let too_new = |found: usize| MigrationError::TooNew {
+        found,
+        known: MIGRATIONS.len(),
+    };
+    let version = |c: &Connection| -> Result<usize, rusqlite::Error> {
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        Ok(usize::try_from(v).unwrap_or(usize::MAX))
+    };
+    let current = version(conn)?;
     if current > MIGRATIONS.len() {
-        return Err(MigrationError::TooNew {
-            found: current,
-            known: MIGRATIONS.len(),
-        });
+        return Err(too_new(current));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+    // Each step takes the write lock first and reads the version again under it: two
+    // processes opening a new store at once (an analysis and the console) run each
+    // migration once, the second waiting (busy timeout) and then finding it done.
+    while current < MIGRATIONS.len() {
+        // (Ends at `break`: the version read under the lock is the last one.)
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let v = version(&tx)?;
+        if v > MIGRATIONS.len() {
+            return Err(too_new(v));
+        }
+        let Some(sql) = MIGRATIONS.get(v) else {
+            break;
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "user_version", (v + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())

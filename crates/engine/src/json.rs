@@ -1,0 +1,469 @@
+//! The fast JSON encoder of events: writes the ECS envelope of an event (timestamps,
+//! ids, endpoints, network and flow fields, flow records, anomalies) straight into a
+//! byte buffer, without the per-event allocations of the `serde` path (`rfc3339`
+//! strings, `format!`ed ids and MACs, `Display` of addresses). The protocol record of a
+//! transaction is still written by its `Serialize` impl, and alerts (rare) take the
+//! `serde` path whole.
+//!
+//! The output is byte-identical to `serde_json::to_writer(out, &event)`; the tests
+//! compare the two on every event of real captures and of the bundled scenarios.
+use crate::event::{AnomalyRecord, Body, Event, FlowRecord, Kind};
+use sluice_flow::Endpoint;
+use std::net::IpAddr;
+
+/// Appends the JSON object of `e` (no newline) to `out`. Returns false if a protocol
+/// record failed to serialise (then `out` is left as it was).
+pub(crate) fn write_event(e: &Event, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    out.extend_from_slice(b"{\"@timestamp\":");
+    push_time(out, e.ts);
+    out.extend_from_slice(b",\"event\":{\"kind\":");
+    out.extend_from_slice(match e.kind {
+        Kind::Event => b"\"event\"",
+        Kind::Alert => b"\"alert\"",
+    });
+    out.extend_from_slice(b",\"dataset\":");
+    push_str(out, e.dataset());
+    out.extend_from_slice(b",\"id\":\"");
+    push_id(out, e);
+    out.push(b'"');
+    let flow = match &e.body {
+        Body::Flow(f) => Some(f),
+        _ => None,
+    };
+    match &e.body {
+        Body::Flow(f) => {
+            out.extend_from_slice(b",\"start\":");
+            push_time(out, f.start);
+            out.extend_from_slice(b",\"end\":");
+            push_time(out, f.end);
+            out.extend_from_slice(b",\"duration\":");
+            push_i64(out, f.end.wrapping_sub(f.start).max(0));
+        }
+        Body::Txn {
+            ts_end: Some(end), ..
+        } => {
+            out.extend_from_slice(b",\"end\":");
+            push_time(out, *end);
+            out.extend_from_slice(b",\"duration\":");
+            push_i64(out, end.wrapping_sub(e.ts).max(0));
+        }
+        _ => {}
+    }
+    out.push(b'}');
+    if e.src.is_some() || e.src_mac.is_some() {
+        out.extend_from_slice(b",\"source\":");
+        push_endpoint(out, e.src.as_ref(), e.src_mac.as_ref(), flow, 0);
+    }
+    if e.dst.is_some() || e.dst_mac.is_some() {
+        out.extend_from_slice(b",\"destination\":");
+        push_endpoint(out, e.dst.as_ref(), e.dst_mac.as_ref(), flow, 1);
+    }
+    out.extend_from_slice(b",\"network\":{");
+    let mut first = true;
+    if let Some(t) = e.transport {
+        key(out, &mut first, b"transport");
+        push_str(out, t);
+    }
+    if let Some(p) = e.protocol {
+        key(out, &mut first, b"protocol");
+        push_str(out, p);
+    }
+    if let Some(f) = flow {
+        key(out, &mut first, b"packets");
+        push_u64(out, f.packets[0].wrapping_add(f.packets[1]));
+        key(out, &mut first, b"bytes");
+        push_u64(out, f.bytes[0].wrapping_add(f.bytes[1]));
+    }
+    out.extend_from_slice(b"},\"flow\":{");
+    let mut first = true;
+    if let Some(u) = e.flow_uid {
+        key(out, &mut first, b"id");
+        out.extend_from_slice(b"\"F");
+        push_hex16(out, u);
+        out.push(b'"');
+    }
+    if let Some(f) = flow {
+        push_flow_fields(out, f, &mut first);
+    }
+    out.push(b'}');
+    match &e.body {
+        Body::Txn { record, .. } => {
+            out.push(b',');
+            push_str(out, record.protocol());
+            out.push(b':');
+            if serde_json::to_writer(&mut *out, &record.fields()).is_err() {
+                out.truncate(start);
+                return false;
+            }
+        }
+        Body::Anomaly(a) => push_anomaly(out, a),
+        Body::Flow(_) => {}
+        Body::Alert(_) => {
+            // Callers send alerts to the serde path; never reached with one.
+            out.truncate(start);
+            return false;
+        }
+    }
+    out.push(b'}');
+    true
+}
+
+/// `,"key":` (or `"key":` for the first key of an object).
+#[inline]
+fn key(out: &mut Vec<u8>, first: &mut bool, k: &[u8]) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.push(b'"');
+    out.extend_from_slice(k);
+    out.extend_from_slice(b"\":");
+}
+
+fn push_endpoint(
+    out: &mut Vec<u8>,
+    ep: Option<&Endpoint>,
+    mac: Option<&[u8; 6]>,
+    flow: Option<&FlowRecord>,
+    side: usize,
+) {
+    out.push(b'{');
+    let mut first = true;
+    if let Some(ep) = ep {
+        key(out, &mut first, b"ip");
+        out.push(b'"');
+        push_ip(out, &ep.ip);
+        out.push(b'"');
+        key(out, &mut first, b"port");
+        push_u64(out, u64::from(ep.port));
+    }
+    if let Some(m) = mac {
+        key(out, &mut first, b"mac");
+        out.push(b'"');
+        push_mac(out, m);
+        out.push(b'"');
+    }
+    if let Some(f) = flow {
+        key(out, &mut first, b"packets");
+        push_u64(out, f.packets.get(side).copied().unwrap_or(0));
+        key(out, &mut first, b"bytes");
+        push_u64(out, f.bytes.get(side).copied().unwrap_or(0));
+    }
+    out.push(b'}');
+}
+
+fn push_flow_fields(out: &mut Vec<u8>, f: &FlowRecord, first: &mut bool) {
+    key(out, first, b"history");
+    push_str(out, &f.history);
+    key(out, first, b"end_reason");
+    push_str(out, f.end_reason.as_str());
+    key(out, first, b"payload_bytes");
+    out.push(b'[');
+    push_u64(out, f.payload_bytes[0]);
+    out.push(b',');
+    push_u64(out, f.payload_bytes[1]);
+    out.push(b']');
+    key(out, first, b"transactions");
+    push_u64(out, f.transactions);
+    if f.gaps > 0 {
+        key(out, first, b"gaps");
+        push_u64(out, f.gaps);
+        key(out, first, b"gap_bytes");
+        push_u64(out, f.gap_bytes);
+    }
+    if f.overlap_bytes > 0 {
+        key(out, first, b"overlap_bytes");
+        push_u64(out, f.overlap_bytes);
+    }
+    if f.retransmissions > 0 {
+        key(out, first, b"retransmissions");
+        push_u64(out, f.retransmissions);
+    }
+    if f.out_of_order > 0 {
+        key(out, first, b"out_of_order");
+        push_u64(out, f.out_of_order);
+    }
+}
+
+fn push_anomaly(out: &mut Vec<u8>, a: &AnomalyRecord) {
+    out.extend_from_slice(b",\"anomaly\":{\"protocol\":");
+    push_str(out, a.protocol);
+    out.extend_from_slice(b",\"kind\":");
+    push_str(out, a.kind);
+    out.extend_from_slice(b",\"message\":");
+    push_str(out, &a.message);
+    out.push(b'}');
+}
+
+/// The event id (see [`Event::write_id`]), unquoted.
+fn push_id(out: &mut Vec<u8>, e: &Event) {
+    match (&e.body, e.flow_uid) {
+        (Body::Alert(a), _) => push_str_contents(out, &a.id),
+        (_, Some(u)) => {
+            out.push(b'F');
+            push_hex16(out, u);
+            out.push(b'-');
+            push_u64(out, u64::from(e.seq));
+        }
+        (_, None) => {
+            out.push(b'T');
+            push_hex(out, e.ts as u64);
+            out.push(b'-');
+            push_u64(out, u64::from(e.seq));
+        }
+    }
+}
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `{:016x}`.
+fn push_hex16(out: &mut Vec<u8>, v: u64) {
+    for i in (0..16).rev() {
+        out.push(HEX_LOWER[((v >> (i * 4)) & 0xf) as usize]);
+    }
+}
+
+/// `{:x}`: no leading zeros.
+fn push_hex(out: &mut Vec<u8>, v: u64) {
+    let digits = if v == 0 {
+        1
+    } else {
+        (64 - v.leading_zeros()).div_ceil(4)
+    };
+    for i in (0..digits).rev() {
+        out.push(HEX_LOWER[((v >> (i * 4)) & 0xf) as usize]);
+    }
+}
+
+/// `00-1B-1B-01-02-03`.
+fn push_mac(out: &mut Vec<u8>, m: &[u8; 6]) {
+    for (i, b) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(b'-');
+        }
+        out.push(HEX_UPPER[usize::from(b >> 4)]);
+        out.push(HEX_UPPER[usize::from(b & 0xf)]);
+    }
+}
+
+/// The address as `Display` writes it (no quotes).
+fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
+    match ip {
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_u64(out, u64::from(*o));
+            }
+        }
+        IpAddr::V6(a) => {
+            use std::io::Write;
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+/// Decimal, as `itoa` (and so serde_json) writes it.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn push_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// Zero-padded decimal of `width` digits (`v < 10^width`).
+#[inline]
+fn push_padded(out: &mut Vec<u8>, v: u64, width: u32) {
+    let mut d = 10u64.pow(width.saturating_sub(1));
+    while d > 0 {
+        out.push(b'0' + ((v / d) % 10) as u8);
+        d /= 10;
+    }
+}
+
+/// `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (quoted), as [`crate::time::rfc3339`] formats it.
+fn push_time(out: &mut Vec<u8>, ts: i64) {
+    let secs = ts.div_euclid(1_000_000_000);
+    let nanos = ts.rem_euclid(1_000_000_000) as u64;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u64;
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        // Years the fixed layout cannot hold: the general formatter.
+        out.push(b'"');
+        out.extend_from_slice(crate::time::rfc3339(ts).as_bytes());
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
+    push_padded(out, y as u64, 4);
+    out.push(b'-');
+    push_padded(out, u64::from(m), 2);
+    out.push(b'-');
+    push_padded(out, u64::from(d), 2);
+    out.push(b'T');
+    push_padded(out, sod / 3600, 2);
+    out.push(b':');
+    push_padded(out, (sod % 3600) / 60, 2);
+    out.push(b':');
+    push_padded(out, sod % 60, 2);
+    out.push(b'.');
+    if nanos.is_multiple_of(1000) {
+        push_padded(out, nanos / 1000, 6);
+    } else {
+        push_padded(out, nanos, 9);
+    }
+    out.extend_from_slice(b"Z\"");
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar (the
+/// same arithmetic as [`crate::time`]).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A JSON string, quoted and escaped as serde_json escapes it.
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    push_str_contents(out, s);
+    out.push(b'"');
+}
+
+/// The escaped contents of a JSON string: `"` and `\` backslashed, control characters
+/// as `\b \t \n \f \r` or `\u00XX` (lowercase hex); everything else verbatim.
+fn push_str_contents(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0a => b"\\n",
+            0x0c => b"\\f",
+            0x0d => b"\\r",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(run..i).unwrap_or_default());
+        run = i + 1;
+        if esc.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX_LOWER[usize::from(b >> 4)]);
+            out.push(HEX_LOWER[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+    }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl Fn(&mut Vec<u8>)) -> String {
+        let mut v = Vec::new();
+        f(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        for t in [
+            "",
+            "plain",
+            "q\"b\\s/",
+            "\u{0}\u{1}\u{7}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}",
+            "é ü 漢字 🦀",
+            "ShADadFf",
+        ] {
+            assert_eq!(
+                s(|o| push_str(o, t)),
+                serde_json::to_string(t).unwrap(),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_times_and_addresses_match_std() {
+        for v in [
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12345,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            assert_eq!(s(|o| push_u64(o, v)), v.to_string());
+            assert_eq!(s(|o| push_hex(o, v)), format!("{v:x}"));
+            assert_eq!(s(|o| push_hex16(o, v)), format!("{v:016x}"));
+        }
+        for v in [0i64, -1, i64::MIN, i64::MAX, 42] {
+            assert_eq!(s(|o| push_i64(o, v)), v.to_string());
+            assert_eq!(s(|o| push_hex(o, v as u64)), format!("{v:x}"));
+        }
+        for ts in [
+            0i64,
+            -1_000,
+            -1,
+            1_612_531_800_000_000_000,
+            951_782_400_123_456_789,
+            9_000_000_000_123_456_000,
+            i64::MAX,
+            i64::MIN,
+            -62_135_596_800_000_000,
+        ] {
+            assert_eq!(
+                s(|o| push_time(o, ts)),
+                format!("\"{}\"", crate::time::rfc3339(ts)),
+                "{ts}"
+            );
+        }
+        let m = [0x00, 0x1b, 0x1b, 0xa0, 0xff, 0x03];
+        assert_eq!(s(|o| push_mac(o, &m)), crate::event::mac_string(&m));
+        for ip in [
+            "0.0.0.0",
+            "10.10.1.255",
+            "::",
+            "::ffff:1.2.3.4",
+            "fe80::1:2",
+            "2001:db8::",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(s(|o| push_ip(o, &ip)), ip.to_string());
+        }
+    }
+}

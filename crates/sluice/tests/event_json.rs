@@ -1,0 +1,122 @@
+//! The fast event encoder (`Event::write_json`) writes exactly what `serde_json` writes
+//! through the events' `Serialize` impls (the reference), byte for byte, for every
+//! event of every bundled scenario and of every real capture in `../shared/data`.
+use sluice_capture::CaptureReader;
+use sluice_engine::event::Event;
+use sluice_engine::{Engine, EngineConfig};
+use std::path::{Path, PathBuf};
+
+/// Every event of the capture at `path` (flow records included).
+fn events_of(path: &Path) -> Vec<Event> {
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut events = Vec::new();
+    let Ok(mut r) = CaptureReader::open(path) else {
+        return events;
+    };
+    // A corrupt tail ends the capture; the events before it still count.
+    while let Ok(Some(p)) = r.next_packet() {
+        engine.packet(p.ts, p.linktype.0, p.data, p.orig_len);
+        events.extend(engine.take_events());
+    }
+    engine.finish();
+    events.extend(engine.take_events());
+    events
+}
+
+/// Compares the two encoders on every event; returns how many were compared.
+fn compare(name: &str, events: &[Event]) -> usize {
+    let mut fast = Vec::new();
+    let mut slow = Vec::new();
+    for e in events {
+        fast.clear();
+        slow.clear();
+        e.write_json(&mut fast);
+        e.write_json_serde(&mut slow);
+        assert_eq!(
+            String::from_utf8_lossy(&fast),
+            String::from_utf8_lossy(&slow),
+            "{name}: the fast encoder differs from serde_json"
+        );
+        assert_eq!(e.to_json().as_bytes(), &slow[..], "{name}: to_json");
+        // Valid JSON, one object.
+        let v: serde_json::Value = serde_json::from_slice(&fast).unwrap();
+        assert!(v.is_object());
+    }
+    events.len()
+}
+
+#[test]
+fn fast_encoder_matches_serde_on_every_bundled_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut total = 0;
+    for name in [
+        "benign",
+        "vendor_day",
+        "oldsmar",
+        "pivot",
+        "s7_stop",
+        "recon",
+        "demo",
+    ] {
+        let path = dir.path().join(format!("{name}.pcap"));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        sluice_synth::scenario::write_scenario(name, 7, &mut f).unwrap();
+        drop(f);
+        let events = events_of(&path);
+        assert!(!events.is_empty(), "{name}: no events");
+        total += compare(name, &events);
+    }
+    assert!(total > 1000, "only {total} events compared");
+}
+
+fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            captures(&p, out);
+        } else if p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains(".pcap") || n.ends_with(".cap"))
+        {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn fast_encoder_matches_serde_on_every_real_capture() {
+    let data = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
+    if !data.exists() {
+        println!("SKIP: ../shared/data not found");
+        return;
+    }
+    let mut files = Vec::new();
+    captures(&data.join("pcaps"), &mut files);
+    files.sort();
+    let mut total = 0;
+    let mut datasets = std::collections::BTreeSet::new();
+    for f in &files {
+        let events = events_of(f);
+        for e in &events {
+            datasets.insert(e.dataset());
+        }
+        total += compare(&f.display().to_string(), &events);
+    }
+    println!(
+        "{} captures, {total} events, datasets: {datasets:?}",
+        files.len()
+    );
+    assert!(total > 1000, "only {total} events compared");
+    for d in [
+        "sluice.flow",
+        "sluice.modbus",
+        "sluice.dnp3",
+        "sluice.anomaly",
+    ] {
+        assert!(datasets.contains(d), "no {d} event compared");
+    }
+}
