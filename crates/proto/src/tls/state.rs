@@ -1,6 +1,12 @@
-//! TLS flow state: record framing per direction (a record is buffered up to
-//! [`MAX_RECORD`]), handshake message reassembly across records (bounded by
-//! [`MAX_HANDSHAKE`]), and one transaction per handshake.
+//! TLS flow state: record framing per direction, handshake message reassembly
+//! across records (bounded by [`MAX_HANDSHAKE`]), and one transaction per handshake.
+//!
+//! Both layers frame with [`Framer`]: whole records and whole handshake messages are
+//! parsed in place from the segment; only a record header, a cleartext record or a
+//! handshake message cut by a segment boundary is copied. Records whose body is never
+//! looked at (application data, ChangeCipherSpec, anything protected) are skipped by
+//! count once their header is read, their body never buffered; such a record takes
+//! effect when its last octet has arrived, as if it had been read whole.
 //!
 //! The side that sends the ClientHello is the TLS client, whatever the flow's
 //! orientation. A direction is encrypted once it sent ChangeCipherSpec; for TLS 1.3
@@ -18,6 +24,7 @@ use super::cert;
 use super::names;
 use super::parser::{self, ClientHello, ServerHello, MAX_RECORD, RECORD_HEADER};
 use super::record::{Alert, Client, Server, Transaction, MAX_ALERTS, MAX_CERTS};
+use crate::stream::Framer;
 use crate::{Anomaly, Direction, Identity, Output, Parser, Record, Side, Timestamp, Txn};
 
 /// Largest handshake message reassembled (certificate chains included).
@@ -27,10 +34,10 @@ pub const MAX_BAD: u32 = 4;
 
 #[derive(Default)]
 struct Half {
-    /// Partial record.
-    buf: Vec<u8>,
-    /// Partial handshake message.
-    hs: Vec<u8>,
+    /// Record framing (a partial header or cleartext record).
+    records: Framer,
+    /// Handshake message framing (a partial message).
+    hs: Framer,
     /// Sent ChangeCipherSpec: its handshake records are protected now.
     encrypted: bool,
     /// Sent an application-data record.
@@ -39,8 +46,12 @@ struct Half {
     lost: bool,
     /// Handshake octets still to skip: the rest of a message too long to reassemble.
     hs_skip: usize,
-    /// Record octets still to skip: the rest of a record longer than [`MAX_RECORD`].
+    /// Record octets still to skip: the rest of a record longer than [`MAX_RECORD`],
+    /// or of a record whose body is not needed.
     skip: usize,
+    /// Content type of the record being skipped, to act on when its last octet
+    /// arrives (`None` for an oversized record).
+    skipping: Option<u8>,
 }
 
 /// The TLS parser of one flow.
@@ -140,8 +151,10 @@ impl TlsParser {
         self.bad_streak += 1;
         let h = &mut self.halves[idx(dir)];
         h.lost = true;
-        h.buf = Vec::new();
-        h.hs = Vec::new();
+        h.records.release();
+        h.hs.release();
+        h.skip = 0;
+        h.skipping = None;
         if self.bad_streak >= MAX_BAD || !self.confirmed {
             self.disabled = true;
             self.halves = [Half::default(), Half::default()];
@@ -250,6 +263,62 @@ impl TlsParser {
         }
     }
 
+    /// One decision of the record layer on `rest`, the stream of `dir` from its next
+    /// undecided octet: octets consumed, 0 to wait for more, `None` when the direction
+    /// (or the flow) is no longer parsed.
+    fn record_step(
+        &mut self,
+        dir: Direction,
+        rest: &[u8],
+        ts: Timestamp,
+        out: &mut Vec<Output>,
+    ) -> Option<usize> {
+        let i = idx(dir);
+        let h = &mut self.halves[i];
+        if h.skip > 0 {
+            let n = h.skip.min(rest.len());
+            h.skip -= n;
+            if h.skip == 0 {
+                if let Some(ct) = h.skipping.take() {
+                    self.record(dir, ct, &[], ts, out);
+                }
+            }
+            return (!self.disabled).then_some(n);
+        }
+        let hdr = match parser::record_header(rest) {
+            Ok(Some(h)) => h,
+            Ok(None) => return Some(0),
+            Err(e @ parser::Error::RecordTooLong(len)) => {
+                // A well-formed header declaring an oversized record: report it,
+                // skip the declared octets without buffering them, and go on at the
+                // next record boundary.
+                anomaly(out, ts, dir, e.kind(), e.to_string());
+                self.halves[i].skip = len;
+                self.halves[i].skipping = None;
+                return Some(RECORD_HEADER);
+            }
+            Err(e) => {
+                anomaly(out, ts, dir, e.kind(), e.to_string());
+                self.bad(dir, ts, out);
+                return None;
+            }
+        };
+        let ct = hdr.content_type;
+        let Some(body) = rest.get(RECORD_HEADER..RECORD_HEADER + hdr.length) else {
+            // Only cleartext handshake, alert and heartbeat records are read; the
+            // others are counted past.
+            let h = &mut self.halves[i];
+            if ct == parser::CT_APPLICATION || ct == parser::CT_CCS || h.encrypted {
+                h.skip = hdr.length;
+                h.skipping = Some(ct);
+                return Some(RECORD_HEADER);
+            }
+            return Some(0);
+        };
+        self.record(dir, ct, body, ts, out);
+        (!self.disabled).then_some(RECORD_HEADER + hdr.length)
+    }
+
     fn handshake_bytes(
         &mut self,
         dir: Direction,
@@ -258,57 +327,52 @@ impl TlsParser {
         out: &mut Vec<Output>,
     ) {
         let i = idx(dir);
-        let mut body = body;
-        let h = &mut self.halves[i];
-        if h.hs_skip > 0 {
-            let n = h.hs_skip.min(body.len());
-            h.hs_skip -= n;
-            body = body.get(n..).unwrap_or_default();
-            if body.is_empty() {
-                return;
-            }
-        }
         let mut hs = std::mem::take(&mut self.halves[i].hs);
-        hs.extend_from_slice(body);
-        let mut pos = 0usize;
-        loop {
-            let rest = hs.get(pos..).unwrap_or_default();
-            let Some(h) = rest.get(..4) else { break };
-            let (t, len) = (
-                h[0],
-                usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]),
+        hs.feed(body, 4 + MAX_HANDSHAKE, |rest| {
+            Some(self.handshake_step(dir, rest, ts, out))
+        });
+        self.halves[i].hs = hs;
+    }
+
+    /// One decision of the handshake layer on `rest`, the handshake stream of `dir`
+    /// from its next undecided octet: octets consumed, 0 to wait for more.
+    fn handshake_step(
+        &mut self,
+        dir: Direction,
+        rest: &[u8],
+        ts: Timestamp,
+        out: &mut Vec<Output>,
+    ) -> usize {
+        let h = &mut self.halves[idx(dir)];
+        if h.hs_skip > 0 {
+            let n = h.hs_skip.min(rest.len());
+            h.hs_skip -= n;
+            return n;
+        }
+        let Some(&[t, l0, l1, l2]) = rest.get(..4) else {
+            return 0;
+        };
+        let len = usize::from(l0) << 16 | usize::from(l1) << 8 | usize::from(l2);
+        if len > MAX_HANDSHAKE {
+            anomaly(
+                out,
+                ts,
+                dir,
+                "handshake_too_long",
+                format!(
+                    "handshake message type {t} declares {len} bytes (more than {MAX_HANDSHAKE}): skipped, not reassembled"
+                ),
             );
-            if len > MAX_HANDSHAKE {
-                anomaly(
-                    out,
-                    ts,
-                    dir,
-                    "handshake_too_long",
-                    format!(
-                        "handshake message type {t} declares {len} bytes (more than {MAX_HANDSHAKE}): skipped, not reassembled"
-                    ),
-                );
-                // Skip the declared message (the records carrying it are counted,
-                // never buffered) and parse what follows it.
-                let here = rest.len().saturating_sub(4);
-                if here >= len {
-                    pos += 4 + len;
-                    continue;
-                }
-                self.halves[i].hs_skip = len - here;
-                pos = hs.len();
-                break;
-            }
-            let Some(msg) = rest.get(4..4 + len) else {
-                break;
-            };
-            self.handshake(dir, t, msg, ts, out);
-            pos += 4 + len;
+            // Skip the declared message (the records carrying it are counted, never
+            // buffered) and parse what follows it.
+            self.halves[idx(dir)].hs_skip = len;
+            return 4;
         }
-        let left = hs.get(pos..).unwrap_or_default();
-        if !left.is_empty() {
-            self.halves[i].hs = left.to_vec();
-        }
+        let Some(msg) = rest.get(4..4 + len) else {
+            return 0;
+        };
+        self.handshake(dir, t, msg, ts, out);
+        4 + len
     }
 
     fn handshake(
@@ -436,62 +500,12 @@ impl Parser for TlsParser {
         if self.disabled || self.halves[i].lost || data.is_empty() {
             return;
         }
-        let mut data = data;
-        let skip = &mut self.halves[i].skip;
-        if *skip > 0 {
-            let n = (*skip).min(data.len());
-            *skip -= n;
-            data = data.get(n..).unwrap_or_default();
-            if data.is_empty() {
-                return;
-            }
-        }
-        let mut buf = std::mem::take(&mut self.halves[i].buf);
-        let whole: &[u8] = if buf.is_empty() {
-            data
-        } else {
-            buf.extend_from_slice(data);
-            &buf
-        };
-        let mut pos = 0usize;
-        loop {
-            let rest = whole.get(pos..).unwrap_or_default();
-            let hdr = match parser::record_header(rest) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(e @ parser::Error::RecordTooLong(len)) => {
-                    // A well-formed header declaring an oversized record: report it,
-                    // skip the declared octets without buffering them, and go on at
-                    // the next record boundary.
-                    anomaly(out, ts, dir, e.kind(), e.to_string());
-                    let here = rest.len().saturating_sub(RECORD_HEADER);
-                    if here >= len {
-                        pos += RECORD_HEADER + len;
-                        continue;
-                    }
-                    self.halves[i].skip = len - here;
-                    pos = whole.len();
-                    break;
-                }
-                Err(e) => {
-                    anomaly(out, ts, dir, e.kind(), e.to_string());
-                    self.bad(dir, ts, out);
-                    return;
-                }
-            };
-            let Some(body) = rest.get(RECORD_HEADER..RECORD_HEADER + hdr.length) else {
-                break;
-            };
-            self.record(dir, hdr.content_type, body, ts, out);
-            if self.disabled {
-                return;
-            }
-            pos += RECORD_HEADER + hdr.length;
-        }
-        let left = whole.get(pos..).unwrap_or_default();
-        if left.len() <= RECORD_HEADER + MAX_RECORD {
-            let keep = left.to_vec();
-            self.halves[i].buf = keep;
+        let mut records = std::mem::take(&mut self.halves[i].records);
+        records.feed(data, RECORD_HEADER + MAX_RECORD, |rest| {
+            self.record_step(dir, rest, ts, out)
+        });
+        if !self.disabled && !self.halves[i].lost {
+            self.halves[i].records = records;
         }
     }
 
@@ -511,14 +525,94 @@ impl Parser for TlsParser {
         }
         let h = &mut self.halves[i];
         h.lost = true;
-        h.buf = Vec::new();
-        h.hs = Vec::new();
+        h.records.release();
+        h.hs.release();
         h.skip = 0;
+        h.skipping = None;
         h.hs_skip = 0;
     }
 
     fn finish(&mut self, ts: Timestamp, out: &mut Vec<Output>) {
         self.emit(ts, out);
         self.halves = [Half::default(), Half::default()];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(ct: u8, body: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(body.len()).unwrap_or(u16::MAX).to_be_bytes();
+        let mut r = vec![ct, 3, 3, len[0], len[1]];
+        r.extend_from_slice(body);
+        r
+    }
+
+    #[test]
+    fn protected_records_are_counted_not_buffered() {
+        let mut p = TlsParser::new();
+        let mut out = Vec::new();
+        let dir = Direction::ToServer;
+        let mut stream = rec(parser::CT_CCS, &[1]);
+        stream.extend(rec(parser::CT_APPLICATION, &[0xAA; 16384]));
+        stream.extend(rec(parser::CT_HANDSHAKE, &[0xBB; 3000]));
+        for (n, chunk) in stream.chunks(1460).enumerate() {
+            p.parse(dir, chunk, Timestamp::default(), &mut out);
+            let h = &p.halves[idx(dir)];
+            // never more than a cut header (or a short chunk's tail) is kept
+            assert!(h.records.buffered() < RECORD_HEADER, "chunk {n}");
+            assert!(h.encrypted);
+        }
+        let h = &p.halves[idx(dir)];
+        assert!(h.app_data);
+        assert_eq!((h.skip, h.skipping), (0, None));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_skipped_record_acts_when_whole() {
+        let mut p = TlsParser::new();
+        let mut out = Vec::new();
+        let dir = Direction::ToClient;
+        let r = rec(parser::CT_APPLICATION, &[0; 100]);
+        p.parse(dir, &r[..50], Timestamp::default(), &mut out);
+        assert!(!p.halves[idx(dir)].app_data);
+        assert_eq!(p.halves[idx(dir)].skip, 55);
+        p.parse(dir, &r[50..], Timestamp::default(), &mut out);
+        assert!(p.halves[idx(dir)].app_data);
+    }
+
+    #[test]
+    fn cleartext_handshake_waits_for_the_whole_record() {
+        let mut p = TlsParser::new();
+        let mut out = Vec::new();
+        let dir = Direction::ToServer;
+        // a handshake message of an unknown type, in one record cut in three
+        let mut body = vec![99, 0, 0, 200];
+        body.extend_from_slice(&[7; 200]);
+        let r = rec(parser::CT_HANDSHAKE, &body);
+        for c in r.chunks(80) {
+            p.parse(dir, c, Timestamp::default(), &mut out);
+        }
+        let h = &p.halves[idx(dir)];
+        assert_eq!((h.records.buffered(), h.hs.buffered()), (0, 0));
+        // a message cut across two records is kept until whole
+        let (a, b) = body.split_at(100);
+        p.parse(
+            dir,
+            &rec(parser::CT_HANDSHAKE, a),
+            Timestamp::default(),
+            &mut out,
+        );
+        assert_eq!(p.halves[idx(dir)].hs.buffered(), 100);
+        p.parse(
+            dir,
+            &rec(parser::CT_HANDSHAKE, b),
+            Timestamp::default(),
+            &mut out,
+        );
+        assert_eq!(p.halves[idx(dir)].hs.buffered(), 0);
+        assert!(out.is_empty());
     }
 }
