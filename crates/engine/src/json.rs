@@ -305,7 +305,7 @@ fn push_time(out: &mut Vec<u8>, ts: i64) {
     let nanos = ts.rem_euclid(1_000_000_000) as u64;
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400) as u64;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::time::civil_from_days(days);
     if !(0..=9999).contains(&y) {
         // Years the fixed layout cannot hold: the general formatter.
         out.push(b'"');
@@ -332,21 +332,6 @@ fn push_time(out: &mut Vec<u8>, ts: i64) {
         push_padded(out, nanos, 9);
     }
     out.extend_from_slice(b"Z\"");
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar (the
-/// same arithmetic as [`crate::time`]).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// A JSON string, quoted and escaped as serde_json escapes it.

@@ -1,7 +1,8 @@
 //! RFC 3339 formatting of capture timestamps (UTC), without a calendar dependency.
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian calendar (also
+/// used by the fast JSON encoder).
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -18,17 +18,11 @@ fn run(desc: &ProtocolDesc, tr: Transport, steps: &[(Direction, Vec<u8>)]) -> Ve
     out
 }
 
-fn kinds(out: &[Output]) -> Vec<&'static str> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Anomaly(a) => Some(a.kind),
-            _ => None,
-        })
-        .collect()
-}
-
 fn count(out: &[Output], kind: &str) -> usize {
-    kinds(out).iter().filter(|k| **k == kind).count()
+    support::anomaly_kinds(out)
+        .iter()
+        .filter(|k| **k == kind)
+        .count()
 }
 
 fn txns(out: &[Output]) -> usize {
@@ -57,7 +51,12 @@ fn bacnet_deep_nesting_is_reported_and_the_flow_goes_on() {
             (Direction::ToClient, ack),
         ],
     );
-    assert_eq!(count(&out, "nesting_too_deep"), 1, "{:?}", kinds(&out));
+    assert_eq!(
+        count(&out, "nesting_too_deep"),
+        1,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     // The deep request is still a (pending, then unanswered) transaction; the next
     // exchange pairs normally.
     assert_eq!(txns(&out), 2, "{out:?}");
@@ -77,7 +76,12 @@ fn bacnet_deep_nesting_is_reported_and_the_flow_goes_on() {
             bacnet_nested(1, bacnet::tags::MAX_DEPTH),
         )],
     );
-    assert_eq!(count(&out, "nesting_too_deep"), 0, "{:?}", kinds(&out));
+    assert_eq!(
+        count(&out, "nesting_too_deep"),
+        0,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
 }
 
 #[test]
@@ -89,7 +93,12 @@ fn bacnet_length_past_the_apdu_is_reported() {
     data.extend([0x75, 0xFE, 0xEA, 0x60, 0, b'a', b'b']);
     let m = be::bvlc(0x0A, true, &be::confirmed(7, 15, &data));
     let out = run(&bacnet::DESC, Transport::Udp, &[(Direction::ToServer, m)]);
-    assert_eq!(count(&out, "bad_length"), 1, "{:?}", kinds(&out));
+    assert_eq!(
+        count(&out, "bad_length"),
+        1,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     assert_eq!(txns(&out), 1);
     let a = out
         .iter()
@@ -107,7 +116,11 @@ fn bacnet_length_past_the_apdu_is_reported() {
     data.push(be::closing(3));
     let m = be::bvlc(0x0A, true, &be::confirmed(7, 15, &data));
     let out = run(&bacnet::DESC, Transport::Udp, &[(Direction::ToServer, m)]);
-    assert!(kinds(&out).is_empty(), "{:?}", kinds(&out));
+    assert!(
+        support::anomaly_kinds(&out).is_empty(),
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
 }
 
 #[test]
@@ -189,8 +202,18 @@ fn mms_deep_nesting_is_reported_once_and_the_stream_goes_on() {
     let t = std::time::Instant::now();
     let out = run(&mms::DESC, Transport::Tcp, &steps);
     assert!(t.elapsed().as_secs() < 5);
-    assert_eq!(count(&out, "nesting_too_deep"), 1, "{:?}", kinds(&out));
-    assert_eq!(count(&out, "bad_pdu"), 0, "{:?}", kinds(&out));
+    assert_eq!(
+        count(&out, "nesting_too_deep"),
+        1,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
+    assert_eq!(
+        count(&out, "bad_pdu"),
+        0,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     // The read after it is decoded (unanswered at finish).
     let read = out.iter().any(|o| match o {
         Output::Txn(t) => {
@@ -212,7 +235,12 @@ fn mms_inner_length_past_its_parent_is_reported() {
         Transport::Tcp,
         &[(Direction::ToServer, tpkt(&pdu))],
     );
-    assert_eq!(count(&out, "bad_length"), 1, "{:?}", kinds(&out));
+    assert_eq!(
+        count(&out, "bad_length"),
+        1,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     // A five-octet length field (4 GiB or more) there.
     let mut pdu = mms_read(3);
     let at = pdu.iter().rposition(|&b| b == 0x80).unwrap();
@@ -222,14 +250,23 @@ fn mms_inner_length_past_its_parent_is_reported() {
         Transport::Tcp,
         &[(Direction::ToServer, tpkt(&pdu))],
     );
-    assert_eq!(count(&out, "bad_length"), 1, "{:?}", kinds(&out));
+    assert_eq!(
+        count(&out, "bad_length"),
+        1,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     // A well-formed read reports nothing.
     let out = run(
         &mms::DESC,
         Transport::Tcp,
         &[(Direction::ToServer, tpkt(&mms_read(3)))],
     );
-    assert!(kinds(&out).is_empty(), "{:?}", kinds(&out));
+    assert!(
+        support::anomaly_kinds(&out).is_empty(),
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
 }
 
 // ---------------------------------------------------------------- TLS
@@ -291,7 +328,12 @@ fn tls_oversized_record_is_reported_skipped_and_parsing_goes_on() {
         .map(|c| (Direction::ToServer, c.to_vec()))
         .collect();
     let out = run(&tls::DESC, Transport::Tcp, &steps);
-    assert_eq!(kinds(&out), vec!["record_too_long"], "{:?}", kinds(&out));
+    assert_eq!(
+        support::anomaly_kinds(&out),
+        vec!["record_too_long"],
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     assert!(tls_client(&out), "{out:?}");
 }
 
@@ -309,7 +351,12 @@ fn tls_handshake_claiming_megabytes_is_reported_once_and_skipped() {
     }
     steps.push((Direction::ToClient, record(22, &server_hello())));
     let out = run(&tls::DESC, Transport::Tcp, &steps);
-    assert_eq!(count(&out, "handshake_too_long"), 1, "{:?}", kinds(&out));
+    assert_eq!(
+        count(&out, "handshake_too_long"),
+        1,
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     let server = out.iter().any(|o| match o {
         Output::Txn(t) => matches!(&t.record, Record::Tls(r) if r.server.is_some()),
         _ => false,
@@ -323,7 +370,12 @@ fn tls_handshake_claiming_megabytes_is_reported_once_and_skipped() {
         .map(|c| (Direction::ToServer, record(22, c)))
         .collect();
     let out = run(&tls::DESC, Transport::Tcp, &steps);
-    assert_eq!(kinds(&out), vec!["handshake_too_long"], "{:?}", kinds(&out));
+    assert_eq!(
+        support::anomaly_kinds(&out),
+        vec!["handshake_too_long"],
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     assert!(tls_client(&out), "{out:?}");
 }
 
@@ -341,7 +393,12 @@ fn tls_certificate_list_past_the_handshake_is_reported() {
             (Direction::ToClient, record(22, &sh)),
         ],
     );
-    assert_eq!(kinds(&out), vec!["bad_length"], "{:?}", kinds(&out));
+    assert_eq!(
+        support::anomaly_kinds(&out),
+        vec!["bad_length"],
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
     // An entry longer than the list.
     let cert = handshake(11, &[0, 0, 7, 0, 0x40, 0, 1, 2, 3, 4]);
     let mut sh = server_hello();
@@ -354,7 +411,12 @@ fn tls_certificate_list_past_the_handshake_is_reported() {
             (Direction::ToClient, record(22, &sh)),
         ],
     );
-    assert_eq!(kinds(&out), vec!["bad_length"], "{:?}", kinds(&out));
+    assert_eq!(
+        support::anomaly_kinds(&out),
+        vec!["bad_length"],
+        "{:?}",
+        support::anomaly_kinds(&out)
+    );
 }
 
 // ---------------------------------------------------------------- real captures

@@ -29,15 +29,6 @@ fn feed(
     out
 }
 
-fn anomalies(out: &[Output]) -> Vec<&'static str> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Anomaly(a) => Some(a.kind),
-            _ => None,
-        })
-        .collect()
-}
-
 fn le16(v: u16) -> [u8; 2] {
     v.to_le_bytes()
 }
@@ -503,7 +494,7 @@ proptest! {
             (Direction::ToClient, connect_response(server_version)),
         ];
         let out = feed(&rdp::DESC, Transport::Tcp, &msgs, split);
-        prop_assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+        prop_assert!(support::anomaly_kinds(&out).is_empty(), "{:?}", support::anomaly_kinds(&out));
         let txns: Vec<_> = out.iter().filter_map(|o| match o {
             Output::Txn(t) => match &t.record { Record::Rdp(r) => Some(r.clone()), _ => None },
             _ => None,
@@ -571,7 +562,7 @@ proptest! {
         b.extend(&accept);
         let rsp = smb2(0, 1, true, mid, session, &b);
         let out = feed(&smb::DESC, Transport::Tcp, &[(Direction::ToServer, req), (Direction::ToClient, rsp)], split);
-        prop_assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+        prop_assert!(support::anomaly_kinds(&out).is_empty(), "{:?}", support::anomaly_kinds(&out));
         let txns: Vec<_> = out.iter().filter_map(|o| match o {
             Output::Txn(t) => match &t.record { Record::Smb(r) => Some(r.clone()), _ => None },
             _ => None,
@@ -657,7 +648,7 @@ proptest! {
             (Transport::Udp, vec![(Direction::ToServer, q), (Direction::ToClient, r)])
         };
         let out = feed(&dns::DESC, tr, &msgs, split);
-        prop_assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+        prop_assert!(support::anomaly_kinds(&out).is_empty(), "{:?}", support::anomaly_kinds(&out));
         let txns: Vec<_> = out.iter().filter_map(|o| match o {
             Output::Txn(t) => match &t.record { Record::Dns(r) => Some(r.clone()), _ => None },
             _ => None,
@@ -735,7 +726,7 @@ proptest! {
             (Direction::ToClient, tls_record(&server)),
         ];
         let out = feed(&tls::DESC, Transport::Tcp, &msgs, split);
-        prop_assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+        prop_assert!(support::anomaly_kinds(&out).is_empty(), "{:?}", support::anomaly_kinds(&out));
         let txns: Vec<_> = out.iter().filter_map(|o| match o {
             Output::Txn(t) => match &t.record { Record::Tls(r) => Some(r.clone()), _ => None },
             _ => None,

@@ -9,6 +9,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// The kinds of the anomalies in `out`, in order.
+pub fn anomaly_kinds(out: &[Output]) -> Vec<&'static str> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Anomaly(a) => Some(a.kind),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `../shared/data` when it exists; prints a SKIP line otherwise.
 pub fn shared_data() -> Option<PathBuf> {
     let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
