@@ -13,6 +13,16 @@ pub mod oui;
 pub mod shard;
 pub mod time;
 
+/// Loads the tables the engine otherwise loads on first use (the IEEE OUI registry,
+/// the ODVA and ASHRAE vendor lists). Live capture calls it before the first packet,
+/// so that the first asset seen does not hold the packets behind it for the tens of
+/// milliseconds a registry takes to parse.
+pub fn warm_up() {
+    let _ = oui::OuiDb::global().len();
+    let _ = sluice_proto::enip::names::vendor_name(1);
+    let _ = sluice_proto::bacnet::names::vendor_name(0);
+}
+
 use assets::{Inventory, OpClass, TxnCounts};
 use event::{AnomalyRecord, Body, Event, FlowRecord, Kind};
 use serde::Serialize;
@@ -241,6 +251,8 @@ pub struct Engine {
     outputs: Vec<Output>,
     ended: Vec<Ended<AppState>>,
     next_housekeeping: i64,
+    /// More flows are past their timeout than one packet ends.
+    expiry_due: bool,
     /// Events with no flow (e.g. decode anomalies) get sequence numbers from here.
     loose_seq: u32,
     /// Layer-2 protocol parsers, by index in `FRAME_REGISTRY`, created on first use.
@@ -248,6 +260,8 @@ pub struct Engine {
 }
 
 const SEC: i64 = 1_000_000_000;
+/// Flows ended per packet when many time out at once (about half a millisecond of work).
+const EXPIRE_PER_PACKET: usize = 256;
 
 fn transport_of(proto: u8) -> Option<Transport> {
     match proto {
@@ -291,6 +305,7 @@ impl Engine {
             outputs: Vec::new(),
             ended: Vec::new(),
             next_housekeeping: i64::MIN,
+            expiry_due: false,
             loose_seq: 0,
             frame_parsers: Vec::new(),
         }
@@ -322,8 +337,8 @@ impl Engine {
     /// the next packet. Only forward, and at most once per second of `now`.
     pub fn advance(&mut self, now: i64) {
         let last = self.stats.last_ts.unwrap_or(i64::MIN);
-        if now > last && now >= self.next_housekeeping {
-            self.housekeeping(now);
+        if now > last && (now >= self.next_housekeeping || self.expiry_due) {
+            self.housekeeping(now, usize::MAX);
         }
     }
 
@@ -335,8 +350,8 @@ impl Engine {
             st.first_ts = Some(ts);
         }
         st.last_ts = Some(st.last_ts.map_or(ts, |l| l.max(ts)));
-        if ts >= self.next_housekeeping {
-            self.housekeeping(ts);
+        if ts >= self.next_housekeeping || self.expiry_due {
+            self.housekeeping(ts, EXPIRE_PER_PACKET);
         }
         let d = match decode(linktype, data) {
             Ok(d) => d,
@@ -585,12 +600,20 @@ impl Engine {
         self.events.push(ev);
     }
 
-    fn housekeeping(&mut self, ts: i64) {
-        self.next_housekeeping = ts.saturating_add(SEC);
+    /// Once a second of capture time: ends the flows whose timeout passed (at most
+    /// `max` now, the rest over the next packets) and expires fragments.
+    fn housekeeping(&mut self, ts: i64, max: usize) {
+        let round = ts >= self.next_housekeeping;
+        if round {
+            self.next_housekeeping = ts.saturating_add(SEC);
+        }
         let mut ended = std::mem::take(&mut self.ended);
-        self.flows.expire(ts, &mut ended);
+        self.expiry_due = self.flows.expire_some(ts, &mut ended, max);
         self.ended = ended;
         self.finish_ended();
+        if !round {
+            return;
+        }
         self.defrag.expire(ts, false);
         self.stats.fragments_dropped = self.defrag.stats.dropped;
         self.stats.reassembly_overflows = self.budget.overflows;

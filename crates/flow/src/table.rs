@@ -233,6 +233,9 @@ pub struct Ended<T> {
     pub reason: EndReason,
 }
 
+/// Flows the table has room for before it first grows.
+const PRESIZED_FLOWS: usize = 65_536;
+
 /// The flow table.
 pub struct FlowTable<T> {
     map: HashMap<FlowKey, u32>,
@@ -274,7 +277,10 @@ pub fn flow_uid(key: &FlowKey, first_ts: i64) -> u64 {
 impl<T> FlowTable<T> {
     pub fn new(cfg: FlowConfig) -> Self {
         FlowTable {
-            map: HashMap::new(),
+            // Room for the flows of a busy network from the start: growing a map of
+            // tens of thousands of flows rehashes them all within one packet. (The
+            // slots grow by reallocation, which moves pages rather than flows.)
+            map: HashMap::with_capacity(cfg.max_flows.min(PRESIZED_FLOWS)),
             slots: Vec::new(),
             free: Vec::new(),
             queues: Default::default(),
@@ -448,19 +454,30 @@ impl<T> FlowTable<T> {
         }
     }
 
-    /// Expires flows idle past their timeout at capture time `now`, and reports
-    /// long-lived flows at the active timeout (interim records via `interim`).
+    /// Expires flows idle past their timeout at capture time `now`.
     pub fn expire(&mut self, now: i64, ended: &mut Vec<Ended<T>>) {
+        self.expire_some(now, ended, usize::MAX);
+    }
+
+    /// Expires at most `max` of the flows idle past their timeout at capture time `now`;
+    /// true if more are due. A sweep of thousands of scanned addresses times out in the
+    /// same second: ending them a few hundred per packet keeps every packet's latency
+    /// flat.
+    pub fn expire_some(&mut self, now: i64, ended: &mut Vec<Ended<T>>, max: usize) -> bool {
         if now > self.now {
             self.now = now;
         }
         let now = self.now;
+        let start = ended.len();
         for class in 0..CLASSES as u8 {
             let timeout = self.timeout(class);
             let limit = now.saturating_sub(timeout).div_euclid(1_000_000_000);
             while let Some(&(slot, sec)) = self.queues[class as usize].front() {
                 if sec >= limit {
                     break;
+                }
+                if ended.len() - start >= max {
+                    return true;
                 }
                 self.queues[class as usize].pop_front();
                 if !self.entry_valid(slot, sec, class) {
@@ -492,6 +509,7 @@ impl<T> FlowTable<T> {
                 }
             }
         }
+        false
     }
 
     /// Flows whose current interval exceeds the active timeout.
@@ -589,6 +607,27 @@ mod tests {
         t.expire(20 * S, &mut ended);
         assert_eq!(ended.len(), 1);
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn a_mass_timeout_ends_a_bounded_number_of_flows_per_call() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let mut ended = Vec::new();
+        for port in 1..=1000u16 {
+            let f = t.lookup(0, ep(1, port), ep(2, 502), 17, 0, || (), &mut ended);
+            t.touched(f.slot, 0);
+        }
+        assert!(t.expire_some(200 * S, &mut ended, 300));
+        assert_eq!(ended.len(), 300);
+        assert_eq!(t.len(), 700);
+        assert!(t.expire_some(200 * S, &mut ended, 300));
+        assert!(t.expire_some(200 * S, &mut ended, 300));
+        // The last 100: nothing more is due.
+        assert!(!t.expire_some(200 * S, &mut ended, 300));
+        assert_eq!(ended.len(), 1000);
+        assert!(t.is_empty());
+        assert!(ended.iter().all(|e| e.reason == EndReason::IdleTimeout));
+        assert!(!t.expire_some(201 * S, &mut ended, 300));
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct Sinks {
     pub hook: Option<Hook>,
 }
 
-/// The writer's reusable buffers: every JSON line of a batch in one buffer.
+/// JSON lines in one buffer.
 #[derive(Default)]
 struct Lines {
     buf: Vec<u8>,
@@ -43,9 +43,8 @@ struct Lines {
 }
 
 impl Lines {
-    fn fill(&mut self, batch: &[Event]) {
-        self.buf.clear();
-        self.ends.clear();
+    /// Appends the JSON line of every event of `batch`.
+    fn push(&mut self, batch: &[Event]) {
         for e in batch {
             e.write_json(&mut self.buf);
             self.buf.push(b'\n');
@@ -53,12 +52,15 @@ impl Lines {
         }
     }
 
-    /// The JSON of each event (without its newline).
-    fn each(&self) -> Vec<&str> {
-        let mut out = Vec::with_capacity(self.ends.len());
-        let mut start = 0;
-        for &end in &self.ends {
-            // serde_json writes UTF-8 only.
+    /// The JSON of each line from the `first`-th on (without its newline).
+    fn each(&self, first: usize) -> Vec<&str> {
+        let mut out = Vec::with_capacity(self.ends.len().saturating_sub(first));
+        let mut start = match first.checked_sub(1) {
+            Some(i) => self.ends.get(i).copied().unwrap_or(0),
+            None => 0,
+        };
+        for &end in self.ends.get(first..).unwrap_or(&[]) {
+            // The encoders write UTF-8 only.
             out.push(std::str::from_utf8(&self.buf[start..end - 1]).unwrap_or("{}"));
             start = end;
         }
@@ -66,92 +68,65 @@ impl Lines {
     }
 }
 
-/// Writes one batch: the store, then JSON lines. Live (`flush_each_batch`), the store
-/// commits before the lines leave, so a consumer that sees an event finds it stored.
-fn write_batch(sinks: &mut Sinks, batch: &[Event], lines: &mut Lines) -> Result<()> {
-    if sinks.events.is_none() && sinks.store.is_none() {
-        return Ok(());
-    }
-    lines.fill(batch);
-    if let Some(store) = sinks.store.as_mut() {
-        store.insert_events(batch, &lines.each())?;
-        if sinks.flush_each_batch {
-            store.commit()?;
-        }
-    }
-    if let Some(out) = sinks.events.as_mut() {
-        out.write_all(&lines.buf).context("writing events")?;
-        if sinks.flush_each_batch {
-            out.flush().context("writing events")?;
-        }
-    }
-    Ok(())
-}
-
 fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>) {
+    let live = sinks.flush_each_batch;
+    let mut w = Writer {
+        lines: Lines::default(),
+        hook: sinks.hook.take(),
+        open_rows: 0,
+        store: None,
+    };
     let mut result = Ok(());
-    let mut lines = Lines::default();
-    let mut hook = sinks.hook.take();
-    // Rows written since the last commit. Batches already queued join one store
-    // transaction (bulk analysis: the writer is behind); it commits whenever the queue
-    // runs dry, so live capture commits every batch and its latency is unchanged.
-    let mut open_rows = 0usize;
-    loop {
-        let mut batch = match rx.try_recv() {
-            Ok(b) => b,
-            Err(TryRecvError::Empty) => {
-                if open_rows > 0 && result.is_ok() {
-                    result = commit(&mut sinks);
-                    open_rows = 0;
-                }
-                match rx.recv() {
-                    Ok(b) => b,
-                    Err(_) => break,
+    if live {
+        if let Some(store) = sinks.store.take() {
+            let (tx, srx) = sync_channel::<(Vec<Event>, Lines)>(QUEUE_LIVE);
+            match thread::Builder::new()
+                .name("sluice-store".into())
+                .spawn(move || store_loop(srx, store))
+            {
+                Ok(h) => w.store = Some((tx, h)),
+                Err(e) => {
+                    result = Err(anyhow::Error::new(e).context("cannot start the store thread"))
                 }
             }
-            Err(TryRecvError::Disconnected) => break,
-        };
-        if result.is_err() {
-            continue; // drain so the producers never block
-        }
-        if sinks.flush_each_batch {
-            // Live: the small batches that queued while the last one was written go
-            // out together, in one commit: the batching follows the load.
-            while batch.len() < MAX_TXN {
-                match rx.try_recv() {
-                    Ok(more) => batch.extend(more),
-                    Err(_) => break,
-                }
-            }
-        }
-        if let Some(h) = hook.as_mut() {
-            h(&mut batch, false);
-        }
-        if let Some(store) = sinks.store.as_mut() {
-            if open_rows == 0 {
-                result = store.begin().map_err(anyhow::Error::from);
-            }
-        }
-        if result.is_ok() {
-            open_rows += batch.len().max(1);
-            result = write_batch(&mut sinks, &batch, &mut lines);
-        }
-        if result.is_ok() && open_rows >= MAX_TXN {
-            result = commit(&mut sinks);
-            open_rows = 0;
         }
     }
     if result.is_ok() {
-        if let Some(h) = hook.as_mut() {
+        result = if live {
+            w.live(&rx, &mut sinks)
+        } else {
+            w.bulk(&rx, &mut sinks)
+        };
+    }
+    // Drain, so that the producers never block on a failed writer.
+    while rx.recv().is_ok() {}
+    if result.is_ok() {
+        if let Some(h) = w.hook.as_mut() {
             let mut last = Vec::new();
             h(&mut last, true);
             if !last.is_empty() {
-                result = write_batch(&mut sinks, &last, &mut lines);
+                result = w.write(&mut sinks, last);
             }
         }
     }
-    if result.is_ok() && open_rows > 0 {
+    if result.is_ok() && w.open_rows > 0 {
         result = commit(&mut sinks);
+    }
+    if let Some((tx, h)) = w.store.take() {
+        drop(tx);
+        match h.join() {
+            Ok((store, r)) => {
+                sinks.store = Some(store);
+                if result.is_ok() {
+                    result = r;
+                }
+            }
+            Err(_) => {
+                if result.is_ok() {
+                    result = Err(anyhow::anyhow!("the store thread failed"));
+                }
+            }
+        }
     }
     if let Some(out) = sinks.events.as_mut() {
         if let Err(e) = out.flush() {
@@ -160,8 +135,152 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
             }
         }
     }
-    sinks.hook = hook;
+    sinks.hook = w.hook;
     (sinks, result)
+}
+
+/// Live: the store thread. Batches that queued while it wrote the last one join one
+/// transaction, committed whenever the queue runs dry (the commit rate follows the
+/// load) or it holds `MAX_TXN` rows.
+fn store_loop(rx: Receiver<(Vec<Event>, Lines)>, mut store: Store) -> (Store, Result<()>) {
+    let mut open_rows = 0usize;
+    let mut result: Result<()> = Ok(());
+    loop {
+        let (events, lines) = match rx.try_recv() {
+            Ok(b) => b,
+            Err(TryRecvError::Empty) => {
+                if open_rows > 0 && result.is_ok() {
+                    result = store.commit().map_err(anyhow::Error::from);
+                }
+                open_rows = 0;
+                match rx.recv() {
+                    Ok(b) => b,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        if result.is_err() {
+            continue; // drain so that the writer never blocks
+        }
+        if open_rows == 0 {
+            result = store.begin().map_err(anyhow::Error::from);
+        }
+        if result.is_ok() {
+            open_rows += events.len().max(1);
+            result = store
+                .insert_events(&events, &lines.each(0))
+                .map_err(anyhow::Error::from);
+        }
+        if result.is_ok() && open_rows >= MAX_TXN {
+            result = store.commit().map_err(anyhow::Error::from);
+            open_rows = 0;
+        }
+    }
+    if result.is_ok() && open_rows > 0 {
+        result = store.commit().map_err(anyhow::Error::from);
+    }
+    (store, result)
+}
+
+/// The writer thread's state.
+struct Writer {
+    lines: Lines,
+    hook: Option<Hook>,
+    /// Bulk: rows written since the last commit.
+    open_rows: usize,
+    /// Live: the store thread and its queue.
+    store: Option<StoreThread>,
+}
+
+type StoreThread = (
+    SyncSender<(Vec<Event>, Lines)>,
+    JoinHandle<(Store, Result<()>)>,
+);
+
+impl Writer {
+    /// Bulk analysis: batches already queued join one store transaction (the writer is
+    /// behind), committed whenever the queue runs dry or it holds `MAX_TXN` rows; JSON
+    /// lines leave as soon as they are encoded.
+    fn bulk(&mut self, rx: &Receiver<Vec<Event>>, sinks: &mut Sinks) -> Result<()> {
+        loop {
+            let mut batch = match rx.try_recv() {
+                Ok(b) => b,
+                Err(TryRecvError::Empty) => {
+                    if self.open_rows > 0 {
+                        commit(sinks)?;
+                        self.open_rows = 0;
+                    }
+                    match rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => return Ok(()),
+                    }
+                }
+                Err(TryRecvError::Disconnected) => return Ok(()),
+            };
+            if let Some(h) = self.hook.as_mut() {
+                h(&mut batch, false);
+            }
+            self.write(sinks, batch)?;
+            if self.open_rows >= MAX_TXN {
+                commit(sinks)?;
+                self.open_rows = 0;
+            }
+        }
+    }
+
+    /// Live capture: every batch is judged (the hook) and its JSON lines leave, flushed,
+    /// as soon as it arrives; the store thread stores them behind, so that an alert never
+    /// waits for a commit (a commit can stall for tens of milliseconds on a busy disk).
+    /// The batches that queued meanwhile go through together: the batching follows the
+    /// load.
+    fn live(&mut self, rx: &Receiver<Vec<Event>>, sinks: &mut Sinks) -> Result<()> {
+        while let Ok(mut batch) = rx.recv() {
+            while batch.len() < MAX_TXN {
+                match rx.try_recv() {
+                    Ok(more) => batch.extend(more),
+                    Err(_) => break,
+                }
+            }
+            if let Some(h) = self.hook.as_mut() {
+                h(&mut batch, false);
+            }
+            self.write(sinks, batch)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `events`: their JSON lines out, and the store (bulk: in the open
+    /// transaction, opening one if needed; live: through the store thread).
+    fn write(&mut self, sinks: &mut Sinks, events: Vec<Event>) -> Result<()> {
+        if sinks.events.is_none() && sinks.store.is_none() && self.store.is_none() {
+            return Ok(());
+        }
+        self.lines.buf.clear();
+        self.lines.ends.clear();
+        self.lines.push(&events);
+        if let Some(store) = sinks.store.as_mut() {
+            if self.open_rows == 0 {
+                store.begin()?;
+            }
+            self.open_rows += events.len().max(1);
+            store.insert_events(&events, &self.lines.each(0))?;
+        }
+        if let Some(out) = sinks.events.as_mut() {
+            out.write_all(&self.lines.buf).context("writing events")?;
+            if sinks.flush_each_batch {
+                out.flush().context("writing events")?;
+            }
+        }
+        if let Some((tx, _)) = &self.store {
+            let lines = std::mem::take(&mut self.lines);
+            if tx.send((events, lines)).is_err() {
+                // The store thread ended on an error: it is reported at the join.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Commits the store's open transaction.
@@ -170,6 +289,13 @@ fn commit(sinks: &mut Sinks) -> Result<()> {
         store.commit()?;
     }
     Ok(())
+}
+
+/// The configuration of an engine that sees no packet (no room set aside for flows).
+fn idle_config() -> EngineConfig {
+    let mut cfg = EngineConfig::default();
+    cfg.flows.max_flows = 1;
+    cfg
 }
 
 enum Engines {
@@ -221,7 +347,7 @@ impl Pipeline {
             batch: Vec::with_capacity(BATCH),
             writer: Some(writer),
             // Anomalies not tied to a packet (corrupt captures) when sharded.
-            loose: Engine::new(EngineConfig::default()),
+            loose: Engine::new(idle_config()),
         })
     }
 
@@ -300,7 +426,7 @@ impl Pipeline {
     pub fn finish(mut self) -> Result<Finished> {
         let engines = std::mem::replace(
             &mut self.engines,
-            Engines::One(Box::new(Engine::new(EngineConfig::default()))),
+            Engines::One(Box::new(Engine::new(idle_config()))),
         );
         let (mut stats, assets) = match engines {
             Engines::One(mut e) => {

@@ -38,6 +38,11 @@ pub struct SenseArgs {
     /// Kernel capture buffer in MiB.
     #[arg(long, default_value_t = 32)]
     pub buffer_mib: i32,
+    /// Bytes kept of each frame. Each frame takes a slot of this size in the kernel
+    /// ring: on an interface with a large MTU (loopback: 64 KiB) a smaller value lets
+    /// the same buffer hold many more frames.
+    #[arg(long, default_value_t = 65_535, value_parser = clap::value_parser!(i32).range(64..=262_144))]
+    pub snaplen: i32,
     #[arg(long, short)]
     pub quiet: bool,
     #[command(flatten)]
@@ -55,7 +60,7 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
     let mut cap = pcap::Capture::from_device(args.iface.as_str())
         .with_context(|| format!("{}: no such capture interface", args.iface))?
         .promisc(!args.no_promisc)
-        .snaplen(65_535)
+        .snaplen(args.snaplen)
         .timeout(100)
         .immediate_mode(true)
         .buffer_size(args.buffer_mib.max(1) << 20)
@@ -110,6 +115,7 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
         None => None,
     };
     let mut pipe = Pipeline::new(args.limits.engine_config(1), 1, sinks)?;
+    sluice_engine::warm_up();
     if !args.quiet {
         eprintln!(
             "sluice: sensing on {} (link type {linktype}); Ctrl-C to stop",

@@ -116,4 +116,20 @@ fn live_capture_on_loopback_stops_cleanly_and_keeps_events() {
     assert_eq!(modbus[0]["modbus"]["values"], serde_json::json!([100, 7]));
     // The flow record was flushed at shutdown too.
     assert!(lines.iter().any(|e| e["event"]["dataset"] == "sluice.flow"));
+    // Live, lines leave before their store commit (the store thread writes behind);
+    // at exit the store holds every one of them.
+    let db = dir.path().join("live.db");
+    let stored = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["events", "--db", db.to_str().unwrap(), "--format", "json"])
+        .args(["--dataset", "sluice.modbus"])
+        .output()
+        .unwrap();
+    assert!(stored.status.success());
+    let stored = String::from_utf8_lossy(&stored.stdout);
+    let stored: Vec<Value> = stored
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stored.len(), 5, "{stored:?}");
+    assert!(stored.iter().all(|e| e["modbus"]["function_code"] == 3));
 }
