@@ -1,6 +1,7 @@
 //! The pipeline shared by `analyze` and `sense`: the engine (on the calling thread, or
-//! sharded over worker threads) and a writer thread that runs the event hook (e.g.
-//! detection) and writes JSON lines and the store.
+//! sharded over worker threads), a writer thread that runs the event hook (e.g.
+//! detection) and writes JSON lines, and a store thread behind it that writes the store.
+//! Three stages: encoding the lines and inserting the rows no longer share one core.
 use anyhow::{Context, Result};
 use sluice_engine::assets::Asset;
 use sluice_engine::event::Event;
@@ -13,12 +14,14 @@ use std::thread::{self, JoinHandle};
 
 /// Events handed to the writer thread per batch.
 const BATCH: usize = 4096;
-/// Batches that may wait for the writer (bounds the memory in flight).
-const QUEUE: usize = 4;
+/// Batches that may wait for the writer, and for the store thread, in bulk analysis: none
+/// (a hand-over). Each stage holds one batch; a queue would only hold more memory, as the
+/// store is the slowest stage.
+const QUEUE: usize = 0;
 /// Live batches (the events of one packet) that may wait for the writer.
 const QUEUE_LIVE: usize = 16 * 1024;
-/// Queued batches join one store transaction up to this many events: fewer, larger
-/// transactions rewrite each index page fewer times.
+/// Batches ready at once join one store transaction up to this many events: fewer,
+/// larger transactions rewrite each index page fewer times.
 const MAX_TXN: usize = 64 * 1024;
 
 /// Sees every batch of events before it is written, in order, on the writer thread; may
@@ -52,14 +55,11 @@ impl Lines {
         }
     }
 
-    /// The JSON of each line from the `first`-th on (without its newline).
-    fn each(&self, first: usize) -> Vec<&str> {
-        let mut out = Vec::with_capacity(self.ends.len().saturating_sub(first));
-        let mut start = match first.checked_sub(1) {
-            Some(i) => self.ends.get(i).copied().unwrap_or(0),
-            None => 0,
-        };
-        for &end in self.ends.get(first..).unwrap_or(&[]) {
+    /// The JSON of each line (without its newline).
+    fn each(&self) -> Vec<&str> {
+        let mut out = Vec::with_capacity(self.ends.len());
+        let mut start = 0;
+        for &end in &self.ends {
             // The encoders write UTF-8 only.
             out.push(std::str::from_utf8(&self.buf[start..end - 1]).unwrap_or("{}"));
             start = end;
@@ -73,30 +73,22 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
     let mut w = Writer {
         lines: Lines::default(),
         hook: sinks.hook.take(),
-        open_rows: 0,
         store: None,
     };
     let mut result = Ok(());
-    if live {
-        if let Some(store) = sinks.store.take() {
-            let (tx, srx) = sync_channel::<(Vec<Event>, Lines)>(QUEUE_LIVE);
-            match thread::Builder::new()
-                .name("sluice-store".into())
-                .spawn(move || store_loop(srx, store))
-            {
-                Ok(h) => w.store = Some((tx, h)),
-                Err(e) => {
-                    result = Err(anyhow::Error::new(e).context("cannot start the store thread"))
-                }
-            }
+    if let Some(store) = sinks.store.take() {
+        let queue = if live { QUEUE_LIVE } else { QUEUE };
+        let (tx, srx) = sync_channel::<(Vec<Event>, Lines)>(queue);
+        match thread::Builder::new()
+            .name("sluice-store".into())
+            .spawn(move || store_loop(srx, store))
+        {
+            Ok(h) => w.store = Some((tx, h)),
+            Err(e) => result = Err(anyhow::Error::new(e).context("cannot start the store thread")),
         }
     }
     if result.is_ok() {
-        result = if live {
-            w.live(&rx, &mut sinks)
-        } else {
-            w.bulk(&rx, &mut sinks)
-        };
+        result = w.run(&rx, &mut sinks);
     }
     // Drain, so that the producers never block on a failed writer.
     while rx.recv().is_ok() {}
@@ -108,9 +100,6 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
                 result = w.write(&mut sinks, last);
             }
         }
-    }
-    if result.is_ok() && w.open_rows > 0 {
-        result = commit(&mut sinks);
     }
     if let Some((tx, h)) = w.store.take() {
         drop(tx);
@@ -139,9 +128,9 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
     (sinks, result)
 }
 
-/// Live: the store thread. Batches that queued while it wrote the last one join one
-/// transaction, committed whenever the queue runs dry (the commit rate follows the
-/// load) or it holds `MAX_TXN` rows.
+/// The store thread. Batches ready while it wrote the last one join one transaction,
+/// committed whenever none is ready (the commit rate follows the load) or it holds
+/// `MAX_TXN` rows. An interrupted run leaves only whole transactions.
 fn store_loop(rx: Receiver<(Vec<Event>, Lines)>, mut store: Store) -> (Store, Result<()>) {
     let mut open_rows = 0usize;
     let mut result: Result<()> = Ok(());
@@ -169,7 +158,7 @@ fn store_loop(rx: Receiver<(Vec<Event>, Lines)>, mut store: Store) -> (Store, Re
         if result.is_ok() {
             open_rows += events.len().max(1);
             result = store
-                .insert_events(&events, &lines.each(0))
+                .insert_events(&events, &lines.each())
                 .map_err(anyhow::Error::from);
         }
         if result.is_ok() && open_rows >= MAX_TXN {
@@ -187,9 +176,7 @@ fn store_loop(rx: Receiver<(Vec<Event>, Lines)>, mut store: Store) -> (Store, Re
 struct Writer {
     lines: Lines,
     hook: Option<Hook>,
-    /// Bulk: rows written since the last commit.
-    open_rows: usize,
-    /// Live: the store thread and its queue.
+    /// The store thread and its queue.
     store: Option<StoreThread>,
 }
 
@@ -199,47 +186,19 @@ type StoreThread = (
 );
 
 impl Writer {
-    /// Bulk analysis: batches already queued join one store transaction (the writer is
-    /// behind), committed whenever the queue runs dry or it holds `MAX_TXN` rows; JSON
-    /// lines leave as soon as they are encoded.
-    fn bulk(&mut self, rx: &Receiver<Vec<Event>>, sinks: &mut Sinks) -> Result<()> {
-        loop {
-            let mut batch = match rx.try_recv() {
-                Ok(b) => b,
-                Err(TryRecvError::Empty) => {
-                    if self.open_rows > 0 {
-                        commit(sinks)?;
-                        self.open_rows = 0;
-                    }
-                    match rx.recv() {
-                        Ok(b) => b,
-                        Err(_) => return Ok(()),
-                    }
-                }
-                Err(TryRecvError::Disconnected) => return Ok(()),
-            };
-            if let Some(h) = self.hook.as_mut() {
-                h(&mut batch, false);
-            }
-            self.write(sinks, batch)?;
-            if self.open_rows >= MAX_TXN {
-                commit(sinks)?;
-                self.open_rows = 0;
-            }
-        }
-    }
-
-    /// Live capture: every batch is judged (the hook) and its JSON lines leave, flushed,
-    /// as soon as it arrives; the store thread stores them behind, so that an alert never
-    /// waits for a commit (a commit can stall for tens of milliseconds on a busy disk).
-    /// The batches that queued meanwhile go through together: the batching follows the
-    /// load.
-    fn live(&mut self, rx: &Receiver<Vec<Event>>, sinks: &mut Sinks) -> Result<()> {
+    /// Every batch is judged (the hook), its JSON lines leave (flushed at once, live) and
+    /// it goes on to the store thread. Live, the batches that queued meanwhile (the
+    /// events of one packet each) go through together: the batching follows the load,
+    /// and an alert never waits for a commit (one can stall for tens of milliseconds
+    /// on a busy disk).
+    fn run(&mut self, rx: &Receiver<Vec<Event>>, sinks: &mut Sinks) -> Result<()> {
         while let Ok(mut batch) = rx.recv() {
-            while batch.len() < MAX_TXN {
-                match rx.try_recv() {
-                    Ok(more) => batch.extend(more),
-                    Err(_) => break,
+            if sinks.flush_each_batch {
+                while batch.len() < MAX_TXN {
+                    match rx.try_recv() {
+                        Ok(more) => batch.extend(more),
+                        Err(_) => break,
+                    }
                 }
             }
             if let Some(h) = self.hook.as_mut() {
@@ -250,22 +209,14 @@ impl Writer {
         Ok(())
     }
 
-    /// Writes `events`: their JSON lines out, and the store (bulk: in the open
-    /// transaction, opening one if needed; live: through the store thread).
+    /// Writes the JSON lines of `events` out and hands both to the store thread.
     fn write(&mut self, sinks: &mut Sinks, events: Vec<Event>) -> Result<()> {
-        if sinks.events.is_none() && sinks.store.is_none() && self.store.is_none() {
+        if sinks.events.is_none() && self.store.is_none() {
             return Ok(());
         }
         self.lines.buf.clear();
         self.lines.ends.clear();
         self.lines.push(&events);
-        if let Some(store) = sinks.store.as_mut() {
-            if self.open_rows == 0 {
-                store.begin()?;
-            }
-            self.open_rows += events.len().max(1);
-            store.insert_events(&events, &self.lines.each(0))?;
-        }
         if let Some(out) = sinks.events.as_mut() {
             out.write_all(&self.lines.buf).context("writing events")?;
             if sinks.flush_each_batch {
@@ -273,22 +224,11 @@ impl Writer {
             }
         }
         if let Some((tx, _)) = &self.store {
-            let lines = std::mem::take(&mut self.lines);
-            if tx.send((events, lines)).is_err() {
-                // The store thread ended on an error: it is reported at the join.
-                return Ok(());
-            }
+            // A store thread that ended on an error reports it at the join.
+            let _ = tx.send((events, std::mem::take(&mut self.lines)));
         }
         Ok(())
     }
-}
-
-/// Commits the store's open transaction.
-fn commit(sinks: &mut Sinks) -> Result<()> {
-    if let Some(store) = sinks.store.as_mut() {
-        store.commit()?;
-    }
-    Ok(())
 }
 
 /// The configuration of an engine that sees no packet (no room set aside for flows).
