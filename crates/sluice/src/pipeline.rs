@@ -9,7 +9,9 @@ use sluice_engine::shard::ShardedEngine;
 use sluice_engine::{Engine, EngineConfig, Stats};
 use sluice_store::Store;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 /// Events handed to the writer thread per batch.
@@ -20,6 +22,11 @@ const BATCH: usize = 4096;
 const QUEUE: usize = 0;
 /// Live batches (the events of one packet) that may wait for the writer.
 const QUEUE_LIVE: usize = 16 * 1024;
+/// Live: events handed to the store thread and not yet inserted, at most. A commit can
+/// stall for tens of milliseconds; this covers about a second of a busy link. A store
+/// that falls further behind holds the writer, then the engine, then the kernel ring,
+/// whose drops are counted: the memory in flight stays bounded.
+const STORE_BACKLOG_LIVE: usize = 32 * 1024;
 /// Batches ready at once join one store transaction up to this many events: fewer,
 /// larger transactions rewrite each index page fewer times.
 const MAX_TXN: usize = 64 * 1024;
@@ -74,15 +81,24 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
         lines: Lines::default(),
         hook: sinks.hook.take(),
         store: None,
+        backlog: Arc::new(AtomicUsize::new(0)),
+        max_backlog: if live { STORE_BACKLOG_LIVE } else { usize::MAX },
     };
     let mut result = Ok(());
     if let Some(store) = sinks.store.take() {
         let queue = if live { QUEUE_LIVE } else { QUEUE };
         let (tx, srx) = sync_channel::<(Vec<Event>, Lines)>(queue);
+        let backlog = Arc::clone(&w.backlog);
         match thread::Builder::new()
             .name("sluice-store".into())
-            .spawn(move || store_loop(srx, store))
-        {
+            .spawn(move || {
+                if live {
+                    // Behind the engine and the writer: alerts first. (In bulk analysis
+                    // the store is the slowest stage and keeps its share.)
+                    sluice_store::background_priority();
+                }
+                store_loop(srx, store, &backlog)
+            }) {
             Ok(h) => w.store = Some((tx, h)),
             Err(e) => result = Err(anyhow::Error::new(e).context("cannot start the store thread")),
         }
@@ -131,7 +147,11 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
 /// The store thread. Batches ready while it wrote the last one join one transaction,
 /// committed whenever none is ready (the commit rate follows the load) or it holds
 /// `MAX_TXN` rows. An interrupted run leaves only whole transactions.
-fn store_loop(rx: Receiver<(Vec<Event>, Lines)>, mut store: Store) -> (Store, Result<()>) {
+fn store_loop(
+    rx: Receiver<(Vec<Event>, Lines)>,
+    mut store: Store,
+    backlog: &AtomicUsize,
+) -> (Store, Result<()>) {
     let mut open_rows = 0usize;
     let mut result: Result<()> = Ok(());
     loop {
@@ -149,18 +169,19 @@ fn store_loop(rx: Receiver<(Vec<Event>, Lines)>, mut store: Store) -> (Store, Re
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        if result.is_err() {
-            continue; // drain so that the writer never blocks
-        }
-        if open_rows == 0 {
-            result = store.begin().map_err(anyhow::Error::from);
-        }
         if result.is_ok() {
-            open_rows += events.len().max(1);
-            result = store
-                .insert_events(&events, &lines.each())
-                .map_err(anyhow::Error::from);
+            if open_rows == 0 {
+                result = store.begin().map_err(anyhow::Error::from);
+            }
+            if result.is_ok() {
+                open_rows += events.len().max(1);
+                result = store
+                    .insert_events(&events, &lines.each())
+                    .map_err(anyhow::Error::from);
+            }
         }
+        // (After an error the batches are only drained, so that the writer never blocks.)
+        backlog.fetch_sub(events.len(), Ordering::Relaxed);
         if result.is_ok() && open_rows >= MAX_TXN {
             result = store.commit().map_err(anyhow::Error::from);
             open_rows = 0;
@@ -178,6 +199,9 @@ struct Writer {
     hook: Option<Hook>,
     /// The store thread and its queue.
     store: Option<StoreThread>,
+    /// Events handed to the store thread and not yet inserted.
+    backlog: Arc<AtomicUsize>,
+    max_backlog: usize,
 }
 
 type StoreThread = (
@@ -223,7 +247,11 @@ impl Writer {
                 out.flush().context("writing events")?;
             }
         }
-        if let Some((tx, _)) = &self.store {
+        if let Some((tx, h)) = &self.store {
+            while self.backlog.load(Ordering::Relaxed) > self.max_backlog && !h.is_finished() {
+                thread::sleep(std::time::Duration::from_millis(1));
+            }
+            self.backlog.fetch_add(events.len(), Ordering::Relaxed);
             // A store thread that ended on an error reports it at the join.
             let _ = tx.send((events, std::mem::take(&mut self.lines)));
         }

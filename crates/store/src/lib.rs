@@ -100,6 +100,14 @@ pub struct EventQuery {
     pub offset: u64,
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10), for threads that write the
+/// store behind the analysis: on a machine with few cores the scheduler otherwise lets
+/// them run out a time slice (milliseconds) while the engine has packets waiting, and
+/// live alerts wait with them. Best effort: a refusal leaves the priority as it was.
+pub fn background_priority() {
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the store at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -161,6 +169,7 @@ impl Store {
         let thread = std::thread::Builder::new()
             .name("sluice-checkpoint".into())
             .spawn(move || {
+                background_priority();
                 let checkpoint = || {
                     // A failed passive checkpoint is retried at the next tick; the WAL
                     // keeps every commit meanwhile.
