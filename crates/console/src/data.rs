@@ -216,12 +216,12 @@ pub fn totals(conn: &Connection) -> Result<Totals> {
             .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
             .map(|v| u64::try_from(v.unwrap_or(0)).unwrap_or(0))?)
     };
-    // The store never deletes flows or events: the largest rowid is their count, without
-    // a scan of a million rows.
+    // The store never deletes flows: the largest rowid is their count, without a scan of
+    // a million rows; events go by whole blocks, whose row ranges add up to theirs.
     let mut t = Totals {
         assets: c("SELECT COUNT(*) FROM assets")?,
         flows: c("SELECT MAX(rowid) FROM flows")?,
-        events: c("SELECT MAX(rowid) FROM events")?,
+        events: c("SELECT SUM(last_row - first_row + 1) FROM event_blocks")?,
         alerts: c("SELECT COUNT(*) FROM alerts")?,
         alerts_open: 0,
         open_by_severity: [0; 4],
@@ -679,7 +679,12 @@ pub struct EventSummary {
 }
 
 const EVENT_COLS: &str =
-    "id, ts, dataset, protocol, src_ip, dst_ip, function_code, function, flow_id";
+    "e.id, e.ts, e.dataset, e.protocol, e.src_ip, e.dst_ip, e.function_code, e.function, e.flow_id";
+
+/// The events of the blocks filed under key `?1` (a flow id, an address, or the id of an
+/// event outside any flow): the store keeps no per-event index on those columns.
+const EVENTS_BY_KEY: &str = "event_keys k JOIN event_blocks b ON b.id = k.block \
+     JOIN event_rows e ON e.n BETWEEN b.first_row AND b.last_row WHERE k.key = ?1";
 
 fn event_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventSummary> {
     Ok(EventSummary {
@@ -697,10 +702,8 @@ fn event_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventSummary> {
 
 fn events_of_ip(conn: &Connection, ip: &str, n: i64) -> Result<Vec<EventSummary>> {
     let mut st = conn.prepare(&format!(
-        "SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE src_ip = ?1 ORDER BY ts DESC LIMIT ?2) \
-         UNION \
-         SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE dst_ip = ?1 ORDER BY ts DESC LIMIT ?2) \
-         ORDER BY ts DESC LIMIT ?2"
+        "SELECT {EVENT_COLS} FROM {EVENTS_BY_KEY} AND (e.src_ip = ?1 OR e.dst_ip = ?1) \
+         ORDER BY e.ts DESC LIMIT ?2"
     ))?;
     let rows = st.query_map(params![ip, n], event_summary)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -718,13 +721,16 @@ pub struct EventFilter {
 pub fn events(conn: &Connection, f: &EventFilter, p: Paging) -> Result<PageOf<EventSummary>> {
     let nz = |s: &Option<String>| s.as_deref().filter(|x| !x.is_empty()).map(str::to_owned);
     let flow = nz(&f.flow).map(|id| flow_uid_of(&id));
-    let mut st = conn.prepare(&format!(
-        "SELECT {EVENT_COLS} FROM events WHERE (?1 IS NULL OR dataset = ?1) \
-         AND (?2 IS NULL OR protocol = ?2) AND (?3 IS NULL OR flow_id = ?3) \
-         ORDER BY ts DESC, id LIMIT ?4 OFFSET ?5"
-    ))?;
+    let filters = "(?2 IS NULL OR e.dataset = ?2) AND (?3 IS NULL OR e.protocol = ?3)";
+    let order = "ORDER BY e.ts DESC, e.id LIMIT ?4 OFFSET ?5";
+    let sql = if flow.is_some() {
+        format!("SELECT {EVENT_COLS} FROM {EVENTS_BY_KEY} AND e.flow_id = ?1 AND {filters} {order}")
+    } else {
+        format!("SELECT {EVENT_COLS} FROM event_rows e WHERE ?1 IS NULL AND {filters} {order}")
+    };
+    let mut st = conn.prepare(&sql)?;
     let rows = st.query_map(
-        params![nz(&f.dataset), nz(&f.protocol), flow, p.fetch(), p.offset()],
+        params![flow, nz(&f.dataset), nz(&f.protocol), p.fetch(), p.offset()],
         event_summary,
     )?;
     let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -744,8 +750,11 @@ pub struct EventDetail {
 pub fn event(conn: &Connection, id: &str) -> Result<Option<EventDetail>> {
     let row = conn
         .query_row(
-            &format!("SELECT {EVENT_COLS}, json FROM events WHERE id = ?1"),
-            params![id],
+            &format!(
+                "SELECT {EVENT_COLS}, sluice_event_json(e.block, e.seq) FROM {EVENTS_BY_KEY} \
+                 AND e.id = ?2"
+            ),
+            params![sluice_store::event_key(id), id],
             |r| Ok((event_summary(r)?, r.get::<_, String>(9)?)),
         )
         .optional()?;
@@ -886,7 +895,7 @@ pub fn flow(conn: &Connection, site: &Site, id: &str) -> Result<Option<FlowDetai
     };
     let uid = flow_uid_of(&flow.id);
     let mut st = conn.prepare(&format!(
-        "SELECT {EVENT_COLS} FROM events WHERE flow_id = ?1 ORDER BY ts LIMIT 200"
+        "SELECT {EVENT_COLS} FROM {EVENTS_BY_KEY} AND e.flow_id = ?1 ORDER BY e.ts LIMIT 200"
     ))?;
     let events = st
         .query_map(params![uid], event_summary)?
@@ -1133,8 +1142,8 @@ pub fn alert(conn: &Connection, site: &Site, id: &str) -> Result<Option<AlertDet
 fn evidence_of(conn: &Connection, id: &str) -> Result<Evidence> {
     if let Some(e) = conn
         .query_row(
-            &format!("SELECT {EVENT_COLS} FROM events WHERE id = ?1"),
-            params![id],
+            &format!("SELECT {EVENT_COLS} FROM {EVENTS_BY_KEY} AND e.id = ?2"),
+            params![sluice_store::event_key(id), id],
             event_summary,
         )
         .optional()?

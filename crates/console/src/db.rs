@@ -57,8 +57,6 @@ CREATE INDEX IF NOT EXISTS console_audit_ts ON console_audit (ts);
 const QUERY_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS console_flows_src ON flows (src_ip);
 CREATE INDEX IF NOT EXISTS console_flows_dst ON flows (dst_ip);
-CREATE INDEX IF NOT EXISTS console_events_src ON events (src_ip, ts);
-CREATE INDEX IF NOT EXISTS console_events_dst ON events (dst_ip, ts);
 CREATE INDEX IF NOT EXISTS console_alerts_src ON alerts (src_ip);
 CREATE INDEX IF NOT EXISTS console_alerts_dst ON alerts (dst_ip);
 CREATE INDEX IF NOT EXISTS console_alerts_sev ON alerts (severity, ts);

@@ -225,7 +225,10 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         },
     };
     let run_id = match sinks.store.as_mut() {
-        Some(s) => Some(s.begin_run(now_ns(), &inputs, &key)?),
+        Some(s) => {
+            s.replace_source(&key)?;
+            Some(s.begin_run(now_ns(), &inputs, &key)?)
+        }
         None => None,
     };
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Schema versions, in order; `PRAGMA user_version` records how many were applied.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
         "CREATE TABLE runs (
             id INTEGER PRIMARY KEY,
             started INTEGER NOT NULL,
@@ -104,6 +104,77 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (assessment_id, control)
     );
     CREATE INDEX assessment_controls_control ON assessment_controls (control, assessment_id);",
+    // Events written once: a narrow row per event (the columns queries filter on, no
+    // secondary index to maintain per row) and the JSON lines zstd-compressed in blocks
+    // of up to a few thousand events; `event_keys` finds the blocks of a flow, an address
+    // or a flowless event id. `events` stays the view every query reads, its `json`
+    // column decompressed on demand by the `sluice_event_json` function that
+    // `Store::open` registers. Existing rows move over, one uncompressed block each.
+    "CREATE TABLE event_blocks (
+        id INTEGER PRIMARY KEY,
+        run INTEGER,
+        first_row INTEGER NOT NULL,
+        last_row INTEGER NOT NULL,
+        codec INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX event_blocks_run ON event_blocks (run);
+    CREATE TABLE event_keys (
+        key TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        PRIMARY KEY (key, block)
+    ) WITHOUT ROWID;
+    CREATE TABLE event_rows (
+        n INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        dataset TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        protocol TEXT,
+        flow_id TEXT,
+        src_ip TEXT, src_port INTEGER, dst_ip TEXT, dst_port INTEGER,
+        function_code INTEGER, function TEXT,
+        block INTEGER NOT NULL,
+        seq INTEGER NOT NULL
+    );
+    CREATE INDEX event_rows_ts ON event_rows (ts);
+    INSERT INTO event_rows (n, id, ts, dataset, kind, protocol, flow_id, src_ip, src_port, dst_ip,
+        dst_port, function_code, function, block, seq)
+        SELECT rowid, id, ts, dataset, kind, protocol, flow_id, src_ip, src_port, dst_ip, dst_port,
+        function_code, function, rowid, 0 FROM events;
+    INSERT INTO event_blocks (id, run, first_row, last_row, codec, data)
+        SELECT rowid, NULL, rowid, rowid, 0, CAST(json || char(10) AS BLOB) FROM events;
+    INSERT OR IGNORE INTO event_keys (key, block)
+        SELECT flow_id, rowid FROM events WHERE flow_id IS NOT NULL
+        UNION SELECT src_ip, rowid FROM events WHERE src_ip IS NOT NULL
+        UNION SELECT dst_ip, rowid FROM events WHERE dst_ip IS NOT NULL
+        UNION SELECT id, rowid FROM events WHERE flow_id IS NULL;
+    DROP VIEW transactions;
+    DROP VIEW anomalies;
+    DROP TABLE events;
+    CREATE VIEW events AS SELECT n, id, ts, dataset, kind, protocol, flow_id, src_ip, src_port,
+        dst_ip, dst_port, function_code, function, block, seq,
+        sluice_event_json(block, seq) AS json FROM event_rows;
+    CREATE VIEW transactions AS SELECT * FROM events WHERE dataset != 'sluice.anomaly' AND kind = 'event';
+    CREATE VIEW anomalies AS SELECT * FROM events WHERE dataset = 'sluice.anomaly';
+    -- A row inserted into the view by SQL (tools, fixtures) becomes an event of its own
+    -- one-line uncompressed block.
+    CREATE TRIGGER events_insert INSTEAD OF INSERT ON events BEGIN
+        INSERT INTO event_blocks (run, first_row, last_row, codec, data)
+            VALUES (NULL, 0, 0, 0, CAST(COALESCE(NEW.json, '') || char(10) AS BLOB));
+        INSERT INTO event_rows (id, ts, dataset, kind, protocol, flow_id, src_ip, src_port,
+            dst_ip, dst_port, function_code, function, block, seq)
+            VALUES (NEW.id, NEW.ts, NEW.dataset, NEW.kind, NEW.protocol, NEW.flow_id, NEW.src_ip,
+            NEW.src_port, NEW.dst_ip, NEW.dst_port, NEW.function_code, NEW.function,
+            last_insert_rowid(), 0);
+        UPDATE event_blocks SET first_row = last_insert_rowid(), last_row = last_insert_rowid()
+            WHERE id = (SELECT block FROM event_rows WHERE n = last_insert_rowid());
+        INSERT OR IGNORE INTO event_keys (key, block)
+            SELECT k, (SELECT block FROM event_rows WHERE n = last_insert_rowid()) FROM
+            (SELECT NEW.flow_id AS k UNION SELECT NEW.src_ip UNION SELECT NEW.dst_ip
+             UNION SELECT CASE WHEN NEW.flow_id IS NULL THEN NEW.id END)
+            WHERE k IS NOT NULL;
+    END;",
 ];
 
 /// Number of schema versions this build knows.
