@@ -169,9 +169,20 @@ fn fill(db: &std::path::Path, assets: u64, flows: u64, events: u64, alerts: u64)
         }
     }
     {
-        let mut st = conn
-            .prepare("INSERT INTO events (id, ts, dataset, kind, protocol, flow_id, src_ip, src_port, dst_ip, dst_port, function_code, function, json) VALUES (?1, ?2, 'sluice.modbus', 'event', 'modbus', ?3, ?4, 40000, ?5, 502, ?6, ?7, ?8)")
+        // As the store writes them: a narrow row per event, the JSON lines of 4,096
+        // consecutive events in one zstd block, the block filed under its flows and
+        // addresses.
+        let mut row = conn
+            .prepare("INSERT INTO event_rows (n, id, ts, dataset, kind, protocol, flow_id, src_ip, src_port, dst_ip, dst_port, function_code, function, block, seq) VALUES (?1, ?2, ?3, 'sluice.modbus', 'event', 'modbus', ?4, ?5, 40000, ?6, 502, ?7, ?8, ?9, ?10)")
             .expect("prepare");
+        let mut block = conn
+            .prepare("INSERT INTO event_blocks (id, run, first_row, last_row, codec, data) VALUES (?1, NULL, ?2, ?3, 1, ?4)")
+            .expect("prepare");
+        let mut key = conn
+            .prepare("INSERT OR IGNORE INTO event_keys (key, block) VALUES (?1, ?2)")
+            .expect("prepare");
+        let mut lines = String::new();
+        let mut keys = std::collections::HashSet::new();
         for i in 0..events {
             let (uid, src, dst, ts) = &flow_ends[(i % flows.max(1)) as usize];
             let (fc, name) = [
@@ -186,8 +197,22 @@ fn fill(db: &std::path::Path, assets: u64, flows: u64, events: u64, alerts: u64)
                 r#"{{"event":{{"kind":"event","dataset":"sluice.modbus","id":"{id}"}},"source":{{"ip":"{src}","port":40000}},"destination":{{"ip":"{dst}","port":502}},"network":{{"transport":"tcp","protocol":"modbus"}},"flow":{{"id":"{uid}"}},"modbus":{{"transaction_id":{},"unit_id":1,"function_code":{fc},"function":"{name}","address":5,"quantity":2,"request":true,"response":true}}}}"#,
                 i % 65_536
             );
-            st.execute(params![id, ets, uid, src, dst, fc, name, json])
+            let (b, seq) = (i as i64 / 4096 + 1, i as i64 % 4096);
+            row.execute(params![i as i64 + 1, id, ets, uid, src, dst, fc, name, b, seq])
                 .expect("event");
+            lines.push_str(&json);
+            lines.push('\n');
+            keys.extend([uid.clone(), src.clone(), dst.clone()]);
+            if seq == 4095 || i + 1 == events {
+                let data = zstd::bulk::compress(lines.as_bytes(), 1).expect("zstd");
+                block
+                    .execute(params![b, (b - 1) * 4096 + 1, i as i64 + 1, data])
+                    .expect("block");
+                for k in keys.drain() {
+                    key.execute(params![k, b]).expect("key");
+                }
+                lines.clear();
+            }
         }
     }
     {
