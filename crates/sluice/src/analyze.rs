@@ -133,7 +133,7 @@ pub struct AnalyzeArgs {
 }
 
 /// A content fingerprint of the inputs: re-analysing the same captures replaces their
-/// asset observations instead of adding to them.
+/// events and asset observations instead of adding to them.
 fn source_key(paths: &[PathBuf]) -> String {
     let mut parts: Vec<String> = paths
         .iter()
