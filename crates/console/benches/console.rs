@@ -198,8 +198,19 @@ fn fill(db: &std::path::Path, assets: u64, flows: u64, events: u64, alerts: u64)
                 i % 65_536
             );
             let (b, seq) = (i as i64 / 4096 + 1, i as i64 % 4096);
-            row.execute(params![i as i64 + 1, id, ets, uid, src, dst, fc, name, b, seq])
-                .expect("event");
+            row.execute(params![
+                i as i64 + 1,
+                id,
+                ets,
+                uid,
+                src,
+                dst,
+                fc,
+                name,
+                b,
+                seq
+            ])
+            .expect("event");
             lines.push_str(&json);
             lines.push('\n');
             keys.extend([uid.clone(), src.clone(), dst.clone()]);

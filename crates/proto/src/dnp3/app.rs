@@ -396,6 +396,14 @@ fn read_objects(
                 return Ok(());
             }
             let decodes = desc.kind != Kind::Skip;
+            if decodes && !*capped {
+                // Exactly the points the fragment can hold: a vector grown by doubling
+                // holds up to twice their memory for as long as the event lives.
+                let fit = (r.remaining() / cost)
+                    .min(usize::try_from(c.count).unwrap_or(usize::MAX))
+                    .min(MAX_POINTS.saturating_sub(o.points.len()));
+                o.points.reserve_exact(fit);
+            }
             let mut i = 0u64;
             while i < c.count {
                 if !decodes || *capped {
@@ -536,6 +544,28 @@ mod tests {
         let o = parse_objects(7, false, &[0x14, 0x00, 0x06, 0x15, 0x01, 0x00, 0x00, 0x03]);
         assert!(o.issues.is_empty());
         assert_eq!(o.headers.len(), 2);
+    }
+
+    /// Fixed-size objects get exactly the room they take (events keep their points for
+    /// as long as they wait for the writer); a header announcing more objects than the
+    /// fragment holds reserves only what is there.
+    #[test]
+    fn points_take_exactly_their_room() {
+        // g30v2 (16-bit analog input with flag: 3 octets) start 0 stop 9, then g30v2 count
+        // 65535 with only two objects present.
+        let mut body = vec![0x1e, 0x02, 0x00, 0x00, 0x09];
+        for i in 0..10u8 {
+            body.extend_from_slice(&[0x01, i, 0x00]);
+        }
+        let o = parse_objects(129, true, &body);
+        assert!(o.issues.is_empty(), "{:?}", o.issues);
+        assert_eq!((o.points.len(), o.points.capacity()), (10, 10));
+        assert_eq!(o.points[9].value, Some(Value::Int(9)));
+        body.extend_from_slice(&[0x1e, 0x02, 0x01, 0x00, 0x00, 0xfe, 0xff, 1, 2, 0, 1, 3, 0]);
+        let o = parse_objects(129, true, &body);
+        assert_eq!(o.points.len(), 12);
+        assert_eq!(o.points.capacity(), 12);
+        assert_eq!(o.issues[0].kind, "truncated_object");
     }
 
     #[test]

@@ -562,9 +562,9 @@ pub struct Point {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub crob: Option<Crob>,
+    pub crob: Option<Box<Crob>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<FileObject>,
+    pub file: Option<Box<FileObject>>,
 }
 
 impl Point {
@@ -700,7 +700,7 @@ pub fn decode(kind: Kind, variation: u8, obj: &[u8], p: &mut Point) -> Option<()
             };
             p.value = crob.commanded_state().map(Value::Bool);
             p.status = Some(status & 0x7F);
-            p.crob = Some(crob);
+            p.crob = Some(Box::new(crob));
         }
         Kind::Numeric {
             lead,
@@ -729,7 +729,7 @@ pub fn decode(kind: Kind, variation: u8, obj: &[u8], p: &mut Point) -> Option<()
         Kind::Delay { scale } => {
             p.value = Some(Value::Int(i64::from(r.u16()?).saturating_mul(scale)));
         }
-        Kind::File => p.file = Some(decode_file(variation, &mut r)?),
+        Kind::File => p.file = Some(Box::new(decode_file(variation, &mut r)?)),
         Kind::Attribute => p.value = decode_attribute(&mut r)?,
         Kind::Text => p.value = Some(Value::Text(text(r.rest()))),
     }
