@@ -412,6 +412,42 @@ impl Store {
                 });
                 let src_port = e.src.map(|s| s.port);
                 let dst_port = e.dst.map(|s| s.port);
+                // A transaction or anomaly: its narrow row, its JSON line into the block.
+                let mut event_row = |(protocol, function_code, function): (
+                    Option<&str>,
+                    Option<i64>,
+                    Option<&str>,
+                )|
+                 -> Result<()> {
+                    let (block, seq) = blocks.slot(tx, run).map_err(sq)?;
+                    ev_st
+                        .execute(params![
+                            id,
+                            e.ts,
+                            e.dataset(),
+                            "event",
+                            protocol,
+                            flow,
+                            src_ip,
+                            src_port,
+                            dst_ip,
+                            dst_port,
+                            function_code,
+                            function,
+                            block,
+                            seq
+                        ])
+                        .map_err(sq)?;
+                    let own_key = flow.is_none().then_some(id.as_str());
+                    blocks
+                        .push(
+                            tx,
+                            tx.last_insert_rowid(),
+                            j,
+                            [flow.or(own_key), src_ip, dst_ip],
+                        )
+                        .map_err(sq)
+                };
                 match &e.body {
                     Body::Flow(f) => {
                         flow_st
@@ -432,36 +468,11 @@ impl Store {
                             ])
                             .map_err(sq)?;
                     }
-                    Body::Txn { record, .. } => {
-                        let (block, seq) = blocks.slot(tx, run).map_err(sq)?;
-                        ev_st
-                            .execute(params![
-                                id,
-                                e.ts,
-                                e.dataset(),
-                                "event",
-                                e.protocol,
-                                flow,
-                                src_ip,
-                                src_port,
-                                dst_ip,
-                                dst_port,
-                                record.function_code().map(i64::from),
-                                record.function(),
-                                block,
-                                seq
-                            ])
-                            .map_err(sq)?;
-                        let own_key = flow.is_none().then_some(id.as_str());
-                        blocks
-                            .push(
-                                tx,
-                                tx.last_insert_rowid(),
-                                j,
-                                [flow.or(own_key), src_ip, dst_ip],
-                            )
-                            .map_err(sq)?;
-                    }
+                    Body::Txn { record, .. } => event_row((
+                        e.protocol,
+                        record.function_code().map(i64::from),
+                        record.function(),
+                    ))?,
                     Body::Alert(a) => {
                         alert_st
                             .execute(params![
@@ -479,36 +490,7 @@ impl Store {
                             ])
                             .map_err(sq)?;
                     }
-                    Body::Anomaly(a) => {
-                        let (block, seq) = blocks.slot(tx, run).map_err(sq)?;
-                        ev_st
-                            .execute(params![
-                                id,
-                                e.ts,
-                                e.dataset(),
-                                "event",
-                                a.protocol,
-                                flow,
-                                src_ip,
-                                src_port,
-                                dst_ip,
-                                dst_port,
-                                Option::<i64>::None,
-                                a.kind,
-                                block,
-                                seq
-                            ])
-                            .map_err(sq)?;
-                        let own_key = flow.is_none().then_some(id.as_str());
-                        blocks
-                            .push(
-                                tx,
-                                tx.last_insert_rowid(),
-                                j,
-                                [flow.or(own_key), src_ip, dst_ip],
-                            )
-                            .map_err(sq)?;
-                    }
+                    Body::Anomaly(a) => event_row((Some(a.protocol), None, Some(a.kind)))?,
                 }
             }
         }
