@@ -1006,6 +1006,27 @@ mod tests {
         assert_eq!(j, None);
     }
 
+    /// `background_priority` lowers the calling thread only (nice 10), not the process:
+    /// the engine and the writer keep their priority.
+    #[test]
+    fn background_priority_lowers_only_the_calling_thread() {
+        use rustix::process::getpriority_process;
+        use rustix::thread::gettid;
+        let before = getpriority_process(Some(gettid())).unwrap();
+        let lowered = std::thread::spawn(|| {
+            super::background_priority();
+            getpriority_process(Some(gettid())).unwrap()
+        })
+        .join()
+        .unwrap();
+        // (Without privilege, a thread already above nice 10 stays where it is.)
+        assert!(
+            lowered == 10 || (before > 10 && lowered == before),
+            "{before} -> {lowered}"
+        );
+        assert_eq!(getpriority_process(Some(gettid())).unwrap(), before);
+    }
+
     /// The store's `end_reason` column uses the same names as the JSON events.
     #[test]
     fn end_reason_names_match_the_events() {
