@@ -9,8 +9,12 @@ use std::net::IpAddr;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
-/// Packets handed to a worker at once.
+/// Packets handed to a worker at once, at most; and at most this many bytes of frames (a
+/// batch of full-size frames would hold 1.5 MB, and each worker has a few in flight).
 const BATCH_PACKETS: usize = 1024;
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches that may wait for each worker.
+const WORKER_QUEUE: usize = 2;
 
 #[derive(Default)]
 struct Batch {
@@ -69,11 +73,11 @@ impl ShardedEngine {
         out: SyncSender<Vec<Event>>,
     ) -> std::io::Result<Self> {
         let workers = workers.max(1);
-        let (recycle, free) = sync_channel::<Batch>(workers * 8);
+        let (recycle, free) = sync_channel::<Batch>(workers * (WORKER_QUEUE + 1));
         let mut txs = Vec::new();
         let mut handles = Vec::new();
         for i in 0..workers {
-            let (tx, rx) = sync_channel::<Batch>(4);
+            let (tx, rx) = sync_channel::<Batch>(WORKER_QUEUE);
             let out = out.clone();
             let back = recycle.clone();
             let h = thread::Builder::new()
@@ -103,7 +107,7 @@ impl ShardedEngine {
         b.data.extend_from_slice(data);
         b.packets
             .push((ts, linktype, orig_len, off, data.len() as u32));
-        if b.packets.len() >= BATCH_PACKETS {
+        if b.packets.len() >= BATCH_PACKETS || b.data.len() >= BATCH_BYTES {
             self.send(w);
         }
     }
