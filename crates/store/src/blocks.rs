@@ -15,6 +15,9 @@ const LEVEL: i32 = 1;
 /// A block closes at this many events or this much JSON, whichever comes first.
 pub(crate) const MAX_EVENTS: usize = 4096;
 const MAX_BYTES: usize = 4 << 20;
+/// A block inflating past this is treated as corrupt (blocks close at `MAX_BYTES` plus
+/// one line).
+const MAX_INFLATED: usize = 64 << 20;
 /// Decompressed blocks a reader keeps.
 const CACHED: usize = 4;
 
@@ -191,11 +194,18 @@ fn load(conn: &Connection, block: i64) -> rusqlite::Result<Option<Block>> {
     };
     let text = match codec {
         RAW => data,
-        ZSTD => match zstd::stream::decode_all(data.as_slice()) {
-            Ok(t) => t,
-            // A corrupt block reads as missing JSON, not as an error of the whole query.
-            Err(_) => return Ok(None),
-        },
+        ZSTD => {
+            // A corrupt block reads as missing JSON, not as an error of the whole query;
+            // nor does a block that would inflate past any block Sluice writes.
+            use std::io::Read;
+            let mut text = Vec::new();
+            let read = zstd::stream::read::Decoder::new(data.as_slice())
+                .and_then(|d| d.take(MAX_INFLATED as u64 + 1).read_to_end(&mut text));
+            if read.is_err() || text.len() > MAX_INFLATED {
+                return Ok(None);
+            }
+            text
+        }
         _ => return Ok(None),
     };
     let mut starts = vec![0];

@@ -999,6 +999,16 @@ mod tests {
         let rows = store.events(&super::EventQuery::default()).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].json, "");
+        // A valid frame that inflates past any block Sluice writes (65 MiB of zeros).
+        let bomb = zstd::bulk::compress(&vec![0u8; 65 << 20], 3).unwrap();
+        store
+            .conn()
+            .execute("UPDATE event_blocks SET data = ?1", [bomb])
+            .unwrap();
+        assert_eq!(
+            store.events(&super::EventQuery::default()).unwrap()[0].json,
+            ""
+        );
         let j: Option<String> = store
             .conn()
             .query_row("SELECT json FROM events", [], |r| r.get(0))
