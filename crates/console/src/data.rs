@@ -755,7 +755,13 @@ pub fn event(conn: &Connection, id: &str) -> Result<Option<EventDetail>> {
                  AND e.id = ?2"
             ),
             params![sluice_store::event_key(id), id],
-            |r| Ok((event_summary(r)?, r.get::<_, String>(9)?)),
+            // (A block that cannot be read gives no JSON, shown as null.)
+            |r| {
+                Ok((
+                    event_summary(r)?,
+                    r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                ))
+            },
         )
         .optional()?;
     let Some((summary, json)) = row else {
