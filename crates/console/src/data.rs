@@ -6,6 +6,7 @@ use crate::site::{Judgement, Site};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sluice_store::EVENTS_BY_KEY;
 use std::collections::{BTreeMap, HashMap};
 
 /// Rows per page unless asked otherwise.
@@ -680,11 +681,6 @@ pub struct EventSummary {
 
 const EVENT_COLS: &str =
     "e.id, e.ts, e.dataset, e.protocol, e.src_ip, e.dst_ip, e.function_code, e.function, e.flow_id";
-
-/// The events of the blocks filed under key `?1` (a flow id, an address, or the id of an
-/// event outside any flow): the store keeps no per-event index on those columns.
-const EVENTS_BY_KEY: &str = "event_keys k JOIN event_blocks b ON b.id = k.block \
-     JOIN event_rows e ON e.n BETWEEN b.first_row AND b.last_row WHERE k.key = ?1";
 
 fn event_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventSummary> {
     Ok(EventSummary {

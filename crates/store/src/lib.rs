@@ -628,10 +628,8 @@ impl Store {
         let at: Option<(i64, i64)> = self
             .conn
             .query_row(
-                "SELECT e.block, e.seq FROM event_keys k JOIN event_blocks b ON b.id = k.block \
-                 JOIN event_rows e ON e.n BETWEEN b.first_row AND b.last_row \
-                 WHERE k.key = ?2 AND e.id = ?1 LIMIT 1",
-                params![id, event_key(id)],
+                &format!("SELECT e.block, e.seq FROM {EVENTS_BY_KEY} AND e.id = ?2 LIMIT 1"),
+                params![event_key(id), id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
@@ -674,6 +672,12 @@ impl Store {
             .map_err(self.err())
     }
 }
+
+/// SQL: the event rows (`e`) of the blocks filed under key `?1` (see [`event_key`]), for
+/// `SELECT ... FROM {EVENTS_BY_KEY} AND ...`: the store keeps no per-event index on flow
+/// ids, addresses or ids, `event_keys` files whole blocks under them.
+pub const EVENTS_BY_KEY: &str = "event_keys k JOIN event_blocks b ON b.id = k.block \
+     JOIN event_rows e ON e.n BETWEEN b.first_row AND b.last_row WHERE k.key = ?1";
 
 /// The `event_keys` key under which the blocks holding event `id` are found: its flow
 /// id (`F<uid>-<seq>` → `F<uid>`), or the id itself for an event outside any flow.
