@@ -4,7 +4,7 @@
 # Replays a capture on the loopback interface at RATE packets/s with tcpreplay while
 # `sluice sense --iface lo` analyses it with the DESIGN.md example policy, the store and
 # JSON lines on standard output. Live, lines leave as soon as their packet is judged and
-# the store thread commits them behind (within milliseconds; everything by exit), so an
+# the store thread commits them behind (at most every 20 ms; everything by exit), so an
 # alert never waits for a commit. A reader stamps every alert line as it
 # arrives and prints the latency from the packet's capture timestamp (the kernel's, on
 # replay) to the alert being written: p50, p99, max, per rule and for the alerts a
