@@ -127,6 +127,15 @@ impl Event {
         s
     }
 
+    /// Appends the event id's UTF-8 to `out`, as [`Event::write_id`] writes it, without
+    /// going through `fmt` (the store writes one per row).
+    pub fn write_id_bytes(&self, out: &mut Vec<u8>) {
+        match &self.body {
+            Body::Alert(a) => out.extend_from_slice(a.id.as_bytes()),
+            _ => crate::json::push_id(out, self),
+        }
+    }
+
     /// Appends the event id to `out` (no allocation when `out` has room).
     pub fn write_id(&self, out: &mut String) {
         use std::fmt::Write;

@@ -197,7 +197,7 @@ fn push_anomaly(out: &mut Vec<u8>, a: &AnomalyRecord) {
 }
 
 /// The event id (see [`Event::write_id`]), unquoted.
-fn push_id(out: &mut Vec<u8>, e: &Event) {
+pub(crate) fn push_id(out: &mut Vec<u8>, e: &Event) {
     match (&e.body, e.flow_uid) {
         (Body::Alert(a), _) => push_str_contents(out, &a.id),
         (_, Some(u)) => {
@@ -249,7 +249,7 @@ fn push_mac(out: &mut Vec<u8>, m: &[u8; 6]) {
 }
 
 /// The address as `Display` writes it (no quotes).
-fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
+pub fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
     match ip {
         IpAddr::V4(a) => {
             for (i, o) in a.octets().iter().enumerate() {

@@ -9,6 +9,8 @@
 pub mod assets;
 pub mod event;
 mod json;
+/// An address's text as `Display` writes it, appended to a byte buffer without `fmt`.
+pub use json::push_ip as write_ip;
 pub mod oui;
 pub mod shard;
 pub mod time;

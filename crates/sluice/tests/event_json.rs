@@ -41,6 +41,23 @@ fn compare(name: &str, events: &[Event]) -> usize {
         // Valid JSON, one object.
         let v: serde_json::Value = serde_json::from_slice(&fast).unwrap();
         assert!(v.is_object());
+        // The store's byte writers agree with `Display` and `write_id`.
+        let mut id = Vec::new();
+        e.write_id_bytes(&mut id);
+        assert_eq!(
+            String::from_utf8(id).unwrap(),
+            e.id(),
+            "{name}: write_id_bytes"
+        );
+        for ep in [e.src, e.dst].into_iter().flatten() {
+            let mut ip = Vec::new();
+            sluice_engine::write_ip(&mut ip, &ep.ip);
+            assert_eq!(
+                String::from_utf8(ip).unwrap(),
+                ep.ip.to_string(),
+                "{name}: write_ip"
+            );
+        }
     }
     events.len()
 }

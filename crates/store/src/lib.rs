@@ -387,29 +387,32 @@ impl Store {
                      ON CONFLICT(id) DO UPDATE SET count = excluded.count, json = excluded.json",
                 )
                 .map_err(sq)?;
-            // Reused text buffers: no allocation per row.
-            let (mut id, mut flow_id, mut src_buf, mut dst_buf) =
-                (String::new(), String::new(), String::new(), String::new());
+            // Reused text buffers: no allocation per row. (The encoders write ASCII.)
+            let (mut id_buf, mut src_buf, mut dst_buf) = (Vec::new(), Vec::new(), Vec::new());
+            fn text(b: &[u8]) -> &str {
+                std::str::from_utf8(b).unwrap_or_default()
+            }
             for (e, j) in events.iter().zip(json) {
-                use std::fmt::Write;
                 let j = j.as_ref();
-                id.clear();
-                e.write_id(&mut id);
+                id_buf.clear();
+                e.write_id_bytes(&mut id_buf);
+                let id = text(&id_buf);
                 let src_ip = e.src.map(|s| {
                     src_buf.clear();
-                    let _ = write!(src_buf, "{}", s.ip);
-                    src_buf.as_str()
+                    sluice_engine::write_ip(&mut src_buf, &s.ip);
+                    text(&src_buf)
                 });
                 let dst_ip = e.dst.map(|s| {
                     dst_buf.clear();
-                    let _ = write!(dst_buf, "{}", s.ip);
-                    dst_buf.as_str()
+                    sluice_engine::write_ip(&mut dst_buf, &s.ip);
+                    text(&dst_buf)
                 });
-                let flow = e.flow_uid.map(|u| {
-                    flow_id.clear();
-                    let _ = write!(flow_id, "F{u:016x}");
-                    flow_id.as_str()
-                });
+                // In a flow, the id of a flow, transaction or anomaly is `F<uid:016x>-<seq>`:
+                // the flow id and more. (Alert rows have no flow column.)
+                let flow = match e.body {
+                    Body::Alert(_) => None,
+                    _ => e.flow_uid.and_then(|_| id.get(..17)),
+                };
                 let src_port = e.src.map(|s| s.port);
                 let dst_port = e.dst.map(|s| s.port);
                 // A transaction or anomaly: its narrow row, its JSON line into the block.
@@ -438,7 +441,7 @@ impl Store {
                             seq
                         ])
                         .map_err(sq)?;
-                    let own_key = flow.is_none().then_some(id.as_str());
+                    let own_key = flow.is_none().then_some(id);
                     blocks
                         .push(
                             tx,
