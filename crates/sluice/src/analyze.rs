@@ -232,7 +232,16 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
     let run_id = match sinks.store.as_mut() {
         Some(s) => {
-            s.replace_source(&key)?;
+            let replaced = s.replace_source(&key)?;
+            for (run, earlier) in &replaced.overlapping {
+                eprintln!(
+                    "sluice: warning: run {run} analysed {} together with other files; the \
+                     events of the files shared with this run are now stored twice in {} \
+                     (analyse all of them together to replace that run)",
+                    earlier.join(" "),
+                    args.db.display()
+                );
+            }
             Some(s.begin_run(now_ns(), &inputs, &key)?)
         }
         None => None,

@@ -175,6 +175,59 @@ fn reanalysing_the_same_capture_adds_no_duplicates() {
     assert_eq!(rows("events").len(), e.len());
 }
 
+/// A capture analysed again together with another one is replaced too (its events are
+/// not stored twice); a run that shares only some files with an earlier one says so.
+#[test]
+fn reanalysing_a_capture_with_more_files_replaces_it_and_partial_overlaps_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = scenario(dir.path(), "benign");
+    let b = scenario(dir.path(), "recon");
+    let c = scenario(dir.path(), "pivot");
+    let (a, b, c) = (
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        c.to_str().unwrap(),
+    );
+    let events = |db: &str| {
+        let o = run(&["events", "--db", db, "--format", "json"], dir.path());
+        assert!(o.status.success());
+        json_lines(&o.stdout).len()
+    };
+    let assets = |db: &str| {
+        let o = run(&["assets", "--db", db, "--format", "json"], dir.path());
+        assert!(o.status.success());
+        json_lines(&o.stdout)
+    };
+    // The reference: a and b analysed together once, in a store of their own.
+    assert!(run(&["analyze", a, b, "--db", "ab.db", "-q"], dir.path())
+        .status
+        .success());
+    let both = events("ab.db");
+    assert!(run(&["analyze", a, "--db", "s.db", "-q"], dir.path())
+        .status
+        .success());
+    let only_a = events("s.db");
+    assert!(only_a > 50 && only_a < both, "{only_a} {both}");
+    let o = run(&["analyze", a, b, "--db", "s.db", "-q"], dir.path());
+    assert!(o.status.success());
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(events("s.db"), both);
+    assert_eq!(assets("s.db"), assets("ab.db"));
+    // b and c: b was analysed with a, which this run does not replace.
+    let o = run(&["analyze", b, c, "--db", "s.db", "-q"], dir.path());
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: run 2 analysed") && err.contains(a) && err.contains(b),
+        "{err}"
+    );
+    assert!(events("s.db") > both);
+}
+
 #[test]
 fn corrupt_capture_exits_2_naming_file_and_offset_and_keeps_earlier_events() {
     let dir = tempfile::tempdir().unwrap();

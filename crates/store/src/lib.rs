@@ -50,6 +50,21 @@ pub struct Store {
     blocks: blocks::BlockWriter,
 }
 
+/// What [`Store::replace_source`] did.
+#[derive(Debug, Default)]
+pub struct Replaced {
+    /// Events of earlier runs removed.
+    pub events: u64,
+    /// Earlier runs that share some of the files but also had others (run id, inputs):
+    /// their events stay, so the shared files' events are now stored twice.
+    pub overlapping: Vec<(i64, Vec<String>)>,
+}
+
+/// The capture files of a source key: content keys joined by `+`.
+fn key_files(key: &str) -> std::collections::BTreeSet<&str> {
+    key.split('+').filter(|k| !k.is_empty()).collect()
+}
+
 /// The background checkpoint thread of [`Store::background_checkpoints`].
 pub struct Checkpointer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -235,30 +250,61 @@ impl Store {
         Ok(run)
     }
 
-    /// Deletes the events of earlier runs over the same inputs (`source_key`), finished
-    /// or interrupted: re-analysing a capture replaces its events instead of adding them
-    /// again. Call before [`Store::begin_run`]. Returns how many events went.
-    pub fn replace_source(&mut self, source_key: &str) -> Result<u64> {
+    /// Deletes the events of earlier runs over the same inputs or a part of them: every
+    /// run whose capture files (the `+`-joined content keys of `source_key`) are all among
+    /// this run's, finished or interrupted. Re-analysing a capture, alone or with more
+    /// files, replaces its events instead of adding them again. An earlier run that shares
+    /// some files but also had others keeps its events (the other files' would go with
+    /// them): it is reported in [`Replaced::overlapping`], as the shared files' events
+    /// will then be stored twice. Call before [`Store::begin_run`].
+    pub fn replace_source(&mut self, source_key: &str) -> Result<Replaced> {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
+        let new = key_files(source_key);
         let tx = self.conn.transaction().map_err(sq)?;
-        let blocks: Vec<(i64, i64, i64)> = {
+        let mut replaced = Replaced::default();
+        let mut runs = Vec::new();
+        {
             let mut st = tx
-                .prepare(
-                    "SELECT b.id, b.first_row, b.last_row FROM event_blocks b \
-                     JOIN runs r ON r.id = b.run WHERE r.source_key = ?1",
-                )
+                .prepare("SELECT id, source_key, inputs FROM runs ORDER BY id")
                 .map_err(sq)?;
             let rows = st
-                .query_map(params![source_key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
                 })
                 .map_err(sq)?;
-            rows.collect::<std::result::Result<_, _>>().map_err(sq)?
-        };
+            for row in rows {
+                let (id, key, inputs) = row.map_err(sq)?;
+                let old = key_files(&key);
+                if old.is_subset(&new) {
+                    runs.push(id);
+                } else if !old.is_disjoint(&new) {
+                    let inputs: Vec<String> = serde_json::from_str(&inputs).unwrap_or_default();
+                    replaced.overlapping.push((id, inputs));
+                }
+            }
+        }
+        let mut blocks: Vec<(i64, i64, i64)> = Vec::new();
+        {
+            let mut st = tx
+                .prepare("SELECT id, first_row, last_row FROM event_blocks WHERE run = ?1")
+                .map_err(sq)?;
+            for run in &runs {
+                let rows = st
+                    .query_map(params![run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(sq)?;
+                for b in rows {
+                    blocks.push(b.map_err(sq)?);
+                }
+            }
+        }
         let mut gone = 0u64;
         {
             let mut rows = tx
@@ -280,7 +326,8 @@ impl Store {
             .map_err(sq)?;
         }
         tx.commit().map_err(sq)?;
-        Ok(gone)
+        replaced.events = gone;
+        Ok(replaced)
     }
 
     /// Records the end of a run with its statistics.
@@ -508,11 +555,22 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sq)?;
-        tx.execute(
-            "DELETE FROM asset_observations WHERE source_key = ?1",
-            params![source_key],
-        )
-        .map_err(sq)?;
+        // Observations of these inputs or of a part of them (as `replace_source`).
+        let new = key_files(source_key);
+        let old: Vec<String> = {
+            let mut st = tx
+                .prepare("SELECT DISTINCT source_key FROM asset_observations")
+                .map_err(sq)?;
+            let keys = st.query_map([], |r| r.get::<_, String>(0)).map_err(sq)?;
+            keys.collect::<std::result::Result<_, _>>().map_err(sq)?
+        };
+        for k in old.iter().filter(|k| key_files(k).is_subset(&new)) {
+            tx.execute(
+                "DELETE FROM asset_observations WHERE source_key = ?1",
+                params![k],
+            )
+            .map_err(sq)?;
+        }
         {
             let mut st = tx
                 .prepare_cached(
@@ -886,7 +944,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store_in(dir.path());
         for (key, uid) in [("a", 1), ("b", 2), ("a", 3)] {
-            assert_eq!(store.replace_source(key).unwrap() > 0, uid == 3);
+            assert_eq!(store.replace_source(key).unwrap().events > 0, uid == 3);
             store.begin_run(1, &[key.into()], key).unwrap();
             let evs: Vec<Event> = (0..10).map(|i| anomaly(Some(uid), i, key)).collect();
             let json: Vec<String> = evs.iter().map(Event::to_json).collect();
