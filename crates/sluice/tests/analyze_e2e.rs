@@ -226,6 +226,25 @@ fn reanalysing_a_capture_with_more_files_replaces_it_and_partial_overlaps_are_re
         "{err}"
     );
     assert!(events("s.db") > both);
+    // All three together replace runs 2 and 3 (no warning, no duplicate)...
+    let o = run(&["analyze", a, b, c, "--db", "s.db", "-q"], dir.path());
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        run(&["analyze", a, b, c, "--db", "abc.db", "-q"], dir.path())
+            .status
+            .success()
+    );
+    assert_eq!(events("s.db"), events("abc.db"));
+    // ...and c alone is then stored twice beside run 4; run 3 (b and c), replaced, holds
+    // nothing any more and is not named.
+    let o = run(&["analyze", c, "--db", "s.db", "-q"], dir.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning: run 4 analysed"), "{err}");
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
 }
 
 #[test]

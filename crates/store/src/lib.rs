@@ -267,6 +267,7 @@ impl Store {
         let tx = self.conn.transaction().map_err(sq)?;
         let mut replaced = Replaced::default();
         let mut runs = Vec::new();
+        let mut overlapping = Vec::new();
         {
             let mut st = tx
                 .prepare("SELECT id, source_key, inputs FROM runs ORDER BY id")
@@ -286,9 +287,22 @@ impl Store {
                 if old.is_subset(&new) {
                     runs.push(id);
                 } else if !old.is_disjoint(&new) {
-                    let inputs: Vec<String> = serde_json::from_str(&inputs).unwrap_or_default();
-                    replaced.overlapping.push((id, inputs));
+                    overlapping.push((id, inputs));
                 }
+            }
+        }
+        // (Only runs that still hold events: one replaced since holds none.)
+        for (id, inputs) in overlapping {
+            let holds: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM event_blocks WHERE run = ?1)",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .map_err(sq)?;
+            if holds {
+                let inputs: Vec<String> = serde_json::from_str(&inputs).unwrap_or_default();
+                replaced.overlapping.push((id, inputs));
             }
         }
         let mut blocks: Vec<(i64, i64, i64)> = Vec::new();
