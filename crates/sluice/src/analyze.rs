@@ -205,7 +205,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     // Checkpoints run beside the store thread: it no longer stops to copy the WAL into
     // the database and sync it (0.45 s of the 2M-packet bench run, ~9 % faster).
     let checkpointer = match &store {
-        Some(s) => Some(s.background_checkpoints()?),
+        Some(s) => Some(s.background_checkpoints(std::time::Duration::from_millis(100))?),
         None => None,
     };
     let events = match &args.events {

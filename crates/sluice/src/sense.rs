@@ -84,9 +84,10 @@ pub fn run(args: SenseArgs) -> Result<ExitCode> {
     } else {
         Some(Store::open(&args.db)?)
     };
-    // Live: checkpoints run beside the writer, so no commit stalls on one.
+    // Live: checkpoints run beside the writer, so no commit stalls on one; every half
+    // second (bulk analysis: 100 ms), as the thread shares the cores with the capture.
     let checkpointer = match &store {
-        Some(s) => Some(s.background_checkpoints()?),
+        Some(s) => Some(s.background_checkpoints(std::time::Duration::from_millis(500))?),
         None => None,
     };
     let events = match &args.events {

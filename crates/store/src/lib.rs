@@ -179,13 +179,13 @@ impl Store {
     }
 
     /// Moves WAL checkpoints off the writer: a thread with its own connection copies the
-    /// WAL into the database every 100 ms (a passive checkpoint never blocks the
+    /// WAL into the database every `every` (a passive checkpoint never blocks the
     /// writer), so a commit rarely stalls on copying and syncing tens of megabytes. The
     /// writer's own automatic checkpoint stays as a backstop: a writer that never pauses
     /// keeps the WAL from restarting, and at 64 MiB the writer checkpoints the remainder
     /// itself (the WAL grew to 272 MB on a 177 MB store without it). Dropping the handle
     /// stops the thread after a last checkpoint.
-    pub fn background_checkpoints(&self) -> Result<Checkpointer> {
+    pub fn background_checkpoints(&self, every: std::time::Duration) -> Result<Checkpointer> {
         let conn = Connection::open(&self.path).map_err(self.err())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(self.err())?;
@@ -201,7 +201,7 @@ impl Store {
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 };
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    std::thread::sleep(every);
                     checkpoint();
                 }
                 checkpoint();
@@ -821,7 +821,9 @@ mod tests {
                 .unwrap_or(0)
         };
         let mut store = super::Store::open(&path).unwrap();
-        let ck = store.background_checkpoints().unwrap();
+        let ck = store
+            .background_checkpoints(std::time::Duration::from_millis(100))
+            .unwrap();
         for i in 0..50 {
             store.begin_run(i, &[format!("f{i}")], "k").unwrap();
         }
