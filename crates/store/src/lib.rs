@@ -467,12 +467,10 @@ impl Store {
                     sluice_engine::write_ip(&mut dst_buf, &s.ip);
                     text(&dst_buf)
                 });
-                // In a flow, the id of a flow, transaction or anomaly is `F<uid:016x>-<seq>`:
-                // the flow id and more. (Alert rows have no flow column.)
-                let flow = match e.body {
-                    Body::Alert(_) => None,
-                    _ => e.flow_uid.and_then(|_| id.get(..17)),
-                };
+                // The block key of a transaction or anomaly: its flow id (its id up to the
+                // `-`) in a flow, else its own id.
+                let key = event_key(id);
+                let flow = e.flow_uid.map(|_| key);
                 let src_port = e.src.map(|s| s.port);
                 let dst_port = e.dst.map(|s| s.port);
                 // A transaction or anomaly: its narrow row, its JSON line into the block.
@@ -501,14 +499,8 @@ impl Store {
                             seq
                         ])
                         .map_err(sq)?;
-                    let own_key = flow.is_none().then_some(id);
                     blocks
-                        .push(
-                            tx,
-                            tx.last_insert_rowid(),
-                            j,
-                            [flow.or(own_key), src_ip, dst_ip],
-                        )
+                        .push(tx, tx.last_insert_rowid(), j, [Some(key), src_ip, dst_ip])
                         .map_err(sq)
                 };
                 match &e.body {
