@@ -490,7 +490,7 @@ impl Inventory {
 
     /// All assets with roles inferred, sorted by address.
     pub fn snapshot(&mut self) -> Vec<Asset> {
-        let mut v: Vec<Asset> = self
+        let v = self
             .assets
             .values_mut()
             .map(|a| {
@@ -498,35 +498,54 @@ impl Inventory {
                 a.clone()
             })
             .collect();
-        // A MAC shared by many addresses is a router's: the hosts behind it are not
-        // that vendor's devices.
-        let mut per_mac: HashMap<String, usize> = HashMap::new();
-        for a in &v {
-            if let Some(m) = &a.mac {
-                *per_mac.entry(m.clone()).or_insert(0) += 1;
-            }
-        }
-        for a in &mut v {
-            if a.mac
-                .as_ref()
-                .is_some_and(|m| per_mac.get(m).copied().unwrap_or(0) > ROUTER_MAC_HOSTS)
-            {
-                a.behind_router = a.mac.take();
-                a.vendor = None;
-            }
-        }
-        // Layer-2-only devices whose MAC never showed up with an IP.
-        let known: std::collections::HashSet<String> =
-            v.iter().filter_map(|a| a.mac.clone()).collect();
-        for a in self.l2.values_mut() {
-            if a.mac.as_ref().is_some_and(|m| !known.contains(m)) {
-                a.role = Role::Unknown;
-                v.push(a.clone());
-            }
-        }
-        v.sort_by(|a, b| (a.ip, &a.id).cmp(&(b.ip, &b.id)));
-        v
+        finish_snapshot(v, self.l2.values().cloned())
     }
+
+    /// [`snapshot`](Inventory::snapshot) of an inventory no longer needed: its assets
+    /// move out instead of being copied (tens of thousands of them at the end of a
+    /// long capture).
+    pub fn into_snapshot(self) -> Vec<Asset> {
+        let v = self
+            .assets
+            .into_values()
+            .map(|mut a| {
+                a.infer_role();
+                a
+            })
+            .collect();
+        finish_snapshot(v, self.l2.into_values())
+    }
+}
+
+/// The rest of a snapshot: router MACs, layer-2-only devices, order.
+fn finish_snapshot(mut v: Vec<Asset>, l2: impl Iterator<Item = Asset>) -> Vec<Asset> {
+    // A MAC shared by many addresses is a router's: the hosts behind it are not
+    // that vendor's devices.
+    let mut per_mac: HashMap<String, usize> = HashMap::new();
+    for a in &v {
+        if let Some(m) = &a.mac {
+            *per_mac.entry(m.clone()).or_insert(0) += 1;
+        }
+    }
+    for a in &mut v {
+        if a.mac
+            .as_ref()
+            .is_some_and(|m| per_mac.get(m).copied().unwrap_or(0) > ROUTER_MAC_HOSTS)
+        {
+            a.behind_router = a.mac.take();
+            a.vendor = None;
+        }
+    }
+    // Layer-2-only devices whose MAC never showed up with an IP.
+    let known: std::collections::HashSet<String> = v.iter().filter_map(|a| a.mac.clone()).collect();
+    for mut a in l2 {
+        if a.mac.as_ref().is_some_and(|m| !known.contains(m)) {
+            a.role = Role::Unknown;
+            v.push(a);
+        }
+    }
+    v.sort_by(|a, b| (a.ip, &a.id).cmp(&(b.ip, &b.id)));
+    v
 }
 
 /// Merges the snapshots of several workers (each device may appear in several).
@@ -637,5 +656,30 @@ mod tests {
         assert_eq!(a.mac_history.len(), 2);
         assert_eq!(a.mac.as_deref(), Some("00-1B-1B-00-00-01"));
         assert_eq!(a.mac_history[0].last_seen, 30);
+    }
+
+    #[test]
+    fn an_inventory_moved_into_its_snapshot_equals_its_copied_snapshot() {
+        let mut inv = Inventory::new(100);
+        inv.transaction(1, ip(20), ip(10), "modbus", OpClass::Write, false);
+        inv.transaction(2, ip(21), ip(11), "dnp3", OpClass::Read, true);
+        // Four addresses behind one MAC (a router), one device with a MAC of its own,
+        // two layer-2-only devices, one of them also known by its address.
+        for d in 30..34 {
+            inv.saw_mac(ip(d), [2, 0, 0, 0, 0, 1], 3);
+        }
+        inv.saw_mac(ip(10), [0, 0x1b, 0x1b, 0, 0, 10], 3);
+        inv.l2_device([0, 0x0e, 0x8c, 0, 0, 5], 4, "profinet_dcp");
+        inv.l2_device([0, 0x1b, 0x1b, 0, 0, 10], 4, "goose");
+        let copied = inv.snapshot();
+        assert!(copied.iter().any(|a| a.behind_router.is_some()));
+        assert_eq!(
+            copied
+                .iter()
+                .filter(|a| a.role == Role::Unknown && a.ip.is_unspecified())
+                .count(),
+            1
+        );
+        assert_eq!(inv.into_snapshot(), copied);
     }
 }

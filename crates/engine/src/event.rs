@@ -367,3 +367,106 @@ impl Serialize for Event {
         m.end()
     }
 }
+
+/// Emptied event batches, handed back by the last stage (the store or the writer) for
+/// the engines to fill again. Batches of a few thousand events (hundreds of KiB) made
+/// afresh on one thread and freed on another left glibc's arenas fragmented; kept
+/// circulating, they are allocated once.
+#[derive(Clone, Default)]
+pub struct BatchPool {
+    spares: std::sync::Arc<std::sync::Mutex<Vec<Vec<Event>>>>,
+    capacity: usize,
+}
+
+impl BatchPool {
+    /// Spare batches kept, at most (a few stages each hold one).
+    const MAX_SPARES: usize = 8;
+
+    /// A pool of batches of `capacity` events.
+    pub fn new(capacity: usize) -> BatchPool {
+        BatchPool {
+            spares: Default::default(),
+            capacity,
+        }
+    }
+
+    /// An empty batch: a spare one, or a new one.
+    pub fn take(&self) -> Vec<Event> {
+        let spare = self.spares.lock().ok().and_then(|mut s| s.pop());
+        spare.unwrap_or_else(|| Vec::with_capacity(self.capacity))
+    }
+
+    /// Empties `batch` (its events are dropped here) and keeps it for [`take`] if it is
+    /// of the usual size and the pool is not full.
+    ///
+    /// [`take`]: BatchPool::take
+    pub fn give(&self, mut batch: Vec<Event>) {
+        batch.clear();
+        if batch.capacity() < self.capacity || batch.capacity() > 2 * self.capacity {
+            return;
+        }
+        if let Ok(mut s) = self.spares.lock() {
+            if s.len() < Self::MAX_SPARES {
+                s.push(batch);
+            }
+        }
+    }
+
+    /// Spare batches held now.
+    pub fn spares(&self) -> usize {
+        self.spares.lock().map(|s| s.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: u32) -> Event {
+        Event {
+            ts: i64::from(n),
+            kind: Kind::Event,
+            flow_uid: None,
+            seq: n,
+            src: None,
+            dst: None,
+            src_mac: None,
+            dst_mac: None,
+            transport: None,
+            protocol: None,
+            body: Body::Anomaly(AnomalyRecord {
+                protocol: "capture",
+                kind: "truncated",
+                message: format!("event {n}"),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_pool_hands_back_emptied_batches_of_its_size_only() {
+        let pool = BatchPool::new(16);
+        let mut b = pool.take();
+        assert!(b.is_empty() && b.capacity() >= 16);
+        b.extend((0..10).map(event));
+        let ptr = b.as_ptr();
+        pool.give(b);
+        assert_eq!(pool.spares(), 1);
+        let again = pool.take();
+        assert!(again.is_empty(), "events dropped on give");
+        assert_eq!(again.as_ptr(), ptr, "the same allocation comes back");
+        assert_eq!(pool.spares(), 0);
+        // Too small or grown far past the usual size: not kept.
+        pool.give(Vec::with_capacity(4));
+        pool.give(Vec::with_capacity(64));
+        assert_eq!(pool.spares(), 0);
+        // At most MAX_SPARES kept.
+        for _ in 0..BatchPool::MAX_SPARES + 3 {
+            pool.give(Vec::with_capacity(16));
+        }
+        assert_eq!(pool.spares(), BatchPool::MAX_SPARES);
+        // Clones share the spares (the stages hold clones).
+        let other = pool.clone();
+        let _ = other.take();
+        assert_eq!(pool.spares(), BatchPool::MAX_SPARES - 1);
+    }
+}

@@ -11,6 +11,7 @@ pub mod event;
 mod json;
 /// An address's text as `Display` writes it, appended to a byte buffer without `fmt`.
 pub use json::push_ip as write_ip;
+pub use sluice_flow::PRESIZED_FLOWS;
 pub mod oui;
 pub mod shard;
 pub mod time;
@@ -895,9 +896,21 @@ impl Engine {
 
     /// Ends the capture: flushes every flow and emits the remaining events.
     pub fn finish(&mut self) {
-        let all = self.flows.drain_all();
-        for e in all {
+        while !self.finish_some(usize::MAX) {}
+    }
+
+    /// Ends the capture in parts: at most `max` flows per call, so that the caller can
+    /// hand their events on (`take_events`) before the next part; true when the capture
+    /// is over (every flow ended, the layer-2 parsers flushed). No packet may follow.
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        let mut part = std::mem::take(&mut self.ended);
+        let done = self.flows.drain_some(&mut part, max);
+        for e in part.drain(..) {
             self.finish_flow(e);
+        }
+        self.ended = part;
+        if !done {
+            return false;
         }
         let ts = self.stats.last_ts.unwrap_or(0);
         let mut parsers = std::mem::take(&mut self.frame_parsers);
@@ -911,6 +924,7 @@ impl Engine {
         self.stats.fragments_dropped = self.defrag.stats.dropped;
         self.stats.reassembly_overflows = self.budget.overflows;
         self.stats.assets_dropped = self.assets.dropped;
+        true
     }
 
     /// Records an anomaly not tied to a flow (e.g. a corrupt capture).

@@ -2,7 +2,7 @@
 //! addresses (both directions, all ports and fragments of a host pair land on the same
 //! worker); non-IP frames go to worker 0 so layer-2 protocols see all their frames.
 use crate::assets::{merge_snapshots, Asset};
-use crate::event::Event;
+use crate::event::{BatchPool, Event};
 use crate::{Engine, EngineConfig, Stats};
 use sluice_decode::{decode, Net};
 use std::net::IpAddr;
@@ -13,6 +13,10 @@ use std::thread::{self, JoinHandle};
 /// batch of full-size frames would hold 1.5 MB, and each worker has a few in flight).
 const BATCH_PACKETS: usize = 1024;
 const BATCH_BYTES: usize = 256 * 1024;
+/// Events a worker gathers before it sends them on (the capacity of the pool's batches).
+pub const EVENTS_PER_SEND: usize = 1024;
+/// Flows ended per step at the end of the capture (see `Engine::finish_some`).
+pub const FLOWS_PER_FINISH: usize = 256;
 /// Batches that may wait for each worker.
 const WORKER_QUEUE: usize = 2;
 
@@ -83,6 +87,7 @@ impl ShardedEngine {
         cfg: EngineConfig,
         workers: usize,
         out: SyncSender<Vec<Event>>,
+        pool: BatchPool,
     ) -> std::io::Result<Self> {
         let workers = workers.max(1);
         let (recycle, free) = sync_channel::<Batch>(workers * (WORKER_QUEUE + 1));
@@ -92,9 +97,10 @@ impl ShardedEngine {
             let (tx, rx) = sync_channel::<Batch>(WORKER_QUEUE);
             let out = out.clone();
             let back = recycle.clone();
+            let pool = pool.clone();
             let h = thread::Builder::new()
                 .name(format!("sluice-worker-{i}"))
-                .spawn(move || worker(cfg, rx, out, back))?;
+                .spawn(move || worker(cfg, rx, out, back, pool))?;
             txs.push(tx);
             handles.push(h);
         }
@@ -152,7 +158,7 @@ impl ShardedEngine {
         for h in self.handles {
             if let Ok(mut e) = h.join() {
                 stats.merge(&e.stats);
-                parts.push(e.assets.snapshot());
+                parts.push(std::mem::take(&mut e.assets).into_snapshot());
             }
         }
         (stats, merge_snapshots(parts))
@@ -164,9 +170,10 @@ fn worker(
     rx: Receiver<Batch>,
     out: SyncSender<Vec<Event>>,
     back: SyncSender<Batch>,
+    pool: BatchPool,
 ) -> Engine {
     let mut engine = Engine::new(cfg);
-    let mut events: Vec<Event> = Vec::with_capacity(4096);
+    let mut events = pool.take();
     for b in rx {
         for &(ts, lt, orig, off, len) in &b.packets {
             if let Some(frame) = b.data.get(off as usize..(off + len) as usize) {
@@ -174,12 +181,18 @@ fn worker(
             }
         }
         events.extend(engine.take_events());
-        if events.len() >= 4096 {
-            let _ = out.send(std::mem::replace(&mut events, Vec::with_capacity(4096)));
+        if events.len() >= EVENTS_PER_SEND {
+            let _ = out.send(std::mem::replace(&mut events, pool.take()));
         }
         let _ = back.try_send(b);
     }
-    engine.finish();
+    // The flows left open end a few hundred at a time, their events sent on as they go.
+    while !engine.finish_some(FLOWS_PER_FINISH) {
+        events.extend(engine.take_events());
+        if events.len() >= EVENTS_PER_SEND {
+            let _ = out.send(std::mem::replace(&mut events, pool.take()));
+        }
+    }
     events.extend(engine.take_events());
     if !events.is_empty() {
         let _ = out.send(events);

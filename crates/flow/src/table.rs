@@ -95,6 +95,11 @@ pub struct FlowConfig {
     pub other_idle_ns: i64,
     pub active_ns: i64,
     pub max_flows: usize,
+    /// Flows the table has room for before it first grows. Live capture wants room
+    /// from the start: growing a map of tens of thousands of flows rehashes them all
+    /// within one packet. Bulk analysis can start small (a presized map's pages are
+    /// all touched as flows land at random in it, so it costs its full size in memory).
+    pub presized_flows: usize,
 }
 
 impl Default for FlowConfig {
@@ -108,6 +113,7 @@ impl Default for FlowConfig {
             other_idle_ns: 60 * S,
             active_ns: 3600 * S,
             max_flows: 1_000_000,
+            presized_flows: PRESIZED_FLOWS,
         }
     }
 }
@@ -233,8 +239,8 @@ pub struct Ended<T> {
     pub reason: EndReason,
 }
 
-/// Flows the table has room for before it first grows.
-const PRESIZED_FLOWS: usize = 65_536;
+/// Flows a live table has room for before it first grows (see `FlowConfig`).
+pub const PRESIZED_FLOWS: usize = 65_536;
 
 /// The flow table.
 pub struct FlowTable<T> {
@@ -245,6 +251,8 @@ pub struct FlowTable<T> {
     pub cfg: FlowConfig,
     pub stats: TableStats,
     now: i64,
+    /// Slots still to end at the end of the capture, last first (see `drain_some`).
+    closing: Option<Vec<u32>>,
 }
 
 fn fnv(bytes: &[u8], mut h: u64) -> u64 {
@@ -277,16 +285,15 @@ pub fn flow_uid(key: &FlowKey, first_ts: i64) -> u64 {
 impl<T> FlowTable<T> {
     pub fn new(cfg: FlowConfig) -> Self {
         FlowTable {
-            // Room for the flows of a busy network from the start: growing a map of
-            // tens of thousands of flows rehashes them all within one packet. (The
-            // slots grow by reallocation, which moves pages rather than flows.)
-            map: HashMap::with_capacity(cfg.max_flows.min(PRESIZED_FLOWS)),
+            // (The slots grow by reallocation, which moves pages rather than flows.)
+            map: HashMap::with_capacity(cfg.max_flows.min(cfg.presized_flows)),
             slots: Vec::new(),
             free: Vec::new(),
             queues: Default::default(),
             cfg,
             stats: TableStats::default(),
             now: i64::MIN,
+            closing: None,
         }
     }
 
@@ -525,26 +532,56 @@ impl<T> FlowTable<T> {
 
     /// Removes every flow (end of capture), oldest first.
     pub fn drain_all(&mut self) -> Vec<Ended<T>> {
-        let mut all: Vec<Flow<T>> = self.slots.drain(..).flatten().collect();
+        let mut all = Vec::with_capacity(self.map.len());
+        while !self.drain_some(&mut all, usize::MAX) {}
+        all
+    }
+
+    /// Ends at most `max` of the flows left at the end of the capture (appended to
+    /// `ended`), oldest first, as `drain_all` does all at once; true once none is left.
+    /// The caller hands each part's events on before the next: ended all at once, the
+    /// tens of thousands of flows of a long capture and their events were all in
+    /// memory together (the peak of a whole run). No packet may come in between.
+    pub fn drain_some(&mut self, ended: &mut Vec<Ended<T>>, max: usize) -> bool {
+        let order = self.closing.get_or_insert_with(|| {
+            let mut order: Vec<(i64, u64, u32)> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| Some((f.as_ref()?.first_ts, f.as_ref()?.uid, i as u32)))
+                .collect();
+            // Oldest first: popped from the back.
+            order.sort_unstable_by_key(|&(ts, uid, _)| std::cmp::Reverse((ts, uid)));
+            order.into_iter().map(|(_, _, slot)| slot).collect()
+        });
+        for _ in 0..max {
+            let Some(slot) = order.pop() else { break };
+            let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
+                continue;
+            };
+            self.map.remove(&flow.key);
+            let reason = if flow.rst {
+                EndReason::Rst
+            } else if flow.closed() {
+                EndReason::Fin
+            } else {
+                EndReason::EndOfCapture
+            };
+            ended.push(Ended { flow, reason });
+        }
+        self.stats.active_flows = self.map.len() as u64;
+        if !order.is_empty() {
+            return false;
+        }
+        self.closing = None;
+        self.slots = Vec::new();
         self.map.clear();
         self.free.clear();
         for q in &mut self.queues {
             q.clear();
         }
         self.stats.active_flows = 0;
-        all.sort_by_key(|f| (f.first_ts, f.uid));
-        all.into_iter()
-            .map(|flow| {
-                let reason = if flow.rst {
-                    EndReason::Rst
-                } else if flow.closed() {
-                    EndReason::Fin
-                } else {
-                    EndReason::EndOfCapture
-                };
-                Ended { flow, reason }
-            })
-            .collect()
+        true
     }
 }
 
@@ -628,6 +665,49 @@ mod tests {
         assert!(t.is_empty());
         assert!(ended.iter().all(|e| e.reason == EndReason::IdleTimeout));
         assert!(!t.expire_some(201 * S, &mut ended, 300));
+    }
+
+    #[test]
+    fn the_flows_left_at_the_end_end_in_parts_oldest_first() {
+        // Flows opened out of order in time (slot order is not time order).
+        let fill = |t: &mut FlowTable<u16>| {
+            let mut ended = Vec::new();
+            for i in 0..600u16 {
+                let ts = i64::from((u32::from(i) * 7919) % 600) * 1_000_000;
+                let f = t.lookup(ts, ep(1, 1000 + i), ep(2, 502), 6, 0, || i, &mut ended);
+                t.touched(f.slot, ts);
+            }
+            ended
+        };
+        let mut all: FlowTable<u16> = FlowTable::new(FlowConfig::default());
+        assert!(fill(&mut all).is_empty());
+        let at_once = all.drain_all();
+        assert_eq!(at_once.len(), 600);
+        assert!(at_once
+            .windows(2)
+            .all(|w| (w[0].flow.first_ts, w[0].flow.uid) < (w[1].flow.first_ts, w[1].flow.uid)));
+        assert!(all.is_empty());
+
+        let mut parts: FlowTable<u16> = FlowTable::new(FlowConfig::default());
+        assert!(fill(&mut parts).is_empty());
+        let mut ended = Vec::new();
+        let mut calls = 0;
+        while !parts.drain_some(&mut ended, 256) {
+            calls += 1;
+            // Each part is at most 256 flows; the table shrinks as they leave.
+            assert_eq!(ended.len(), 256 * calls);
+            assert_eq!(parts.len(), 600 - 256 * calls);
+            assert_eq!(parts.stats.active_flows, parts.len() as u64);
+        }
+        assert_eq!(calls, 2);
+        let order = |v: &[Ended<u16>]| v.iter().map(|e| e.flow.app).collect::<Vec<_>>();
+        assert_eq!(order(&ended), order(&at_once));
+        assert!(parts.is_empty() && parts.stats.active_flows == 0);
+        // An empty table is done at once, and the table works again afterwards.
+        assert!(parts.drain_some(&mut ended, 256));
+        let f = parts.lookup(9, ep(3, 1), ep(2, 502), 6, 0, || 7, &mut ended);
+        parts.touched(f.slot, 9);
+        assert_eq!(parts.len(), 1);
     }
 
     #[test]

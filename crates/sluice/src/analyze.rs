@@ -49,6 +49,9 @@ const ASSET_BYTES: usize = 2355;
 /// Bytes per detection state entry (hash table slot and its value, generous).
 const DETECT_BYTES: usize = 256;
 
+/// Flows a worker's map has room for before it first grows, in bulk analysis.
+const BULK_PRESIZED_FLOWS: usize = 4096;
+
 /// The caps every part of the analysis keeps, all derived from [`Limits`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Caps {
@@ -97,6 +100,7 @@ impl Limits {
         let n = workers.max(1);
         let mut cfg = EngineConfig::default();
         cfg.flows.max_flows = (caps.flows / n).max(1);
+        cfg.flows.presized_flows = sluice_engine::PRESIZED_FLOWS / n;
         cfg.reassembly_bytes = (caps.reassembly_bytes / n).max(1 << 20);
         cfg.max_assets = (caps.assets / n).max(1);
         cfg
@@ -248,7 +252,10 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     };
 
     let workers = args.workers.clamp(1, 64);
-    let mut pipe = Pipeline::new(args.limits.engine_config(workers), workers, sinks)?;
+    let mut cfg = args.limits.engine_config(workers);
+    // Nothing waits on one packet here: the flow map grows as the capture needs it.
+    cfg.flows.presized_flows = BULK_PRESIZED_FLOWS;
+    let mut pipe = Pipeline::new(cfg, workers, sinks)?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -424,5 +431,6 @@ mod tests {
         let e = limits(1024).engine_config(2);
         assert_eq!(e.flows.max_flows, limits(1024).caps().flows / 2);
         assert_eq!(e.max_assets, 50_000);
+        assert_eq!(e.flows.presized_flows, sluice_engine::PRESIZED_FLOWS / 2);
     }
 }

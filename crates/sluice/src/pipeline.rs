@@ -4,7 +4,7 @@
 //! Three stages: encoding the lines and inserting the rows no longer share one core.
 use anyhow::{Context, Result};
 use sluice_engine::assets::Asset;
-use sluice_engine::event::Event;
+use sluice_engine::event::{BatchPool, Event};
 use sluice_engine::shard::ShardedEngine;
 use sluice_engine::{Engine, EngineConfig, Stats};
 use sluice_store::Store;
@@ -14,8 +14,12 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-/// Events handed to the writer thread per batch.
-const BATCH: usize = 4096;
+/// Events handed to the writer thread per batch (as many as a worker sends at once).
+const BATCH: usize = sluice_engine::shard::EVENTS_PER_SEND;
+/// Emptied line buffers that may wait to go back from the store thread to the writer.
+const SPARE_LINES: usize = 2;
+/// Largest line buffer handed back (a bulk batch's lines take about 3 MiB).
+const SPARE_LINES_BYTES: usize = 8 << 20;
 /// Batches that may wait for the writer, and for the store thread, in bulk analysis: none
 /// (a hand-over). Each stage holds one batch; a queue would only hold more memory, as the
 /// store is the slowest stage.
@@ -82,10 +86,15 @@ impl Lines {
     }
 }
 
-fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>) {
+fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks, pool: BatchPool) -> (Sinks, Result<()>) {
     let live = sinks.flush_each_batch;
+    // Emptied line buffers come back from the store thread (allocated once, like the
+    // event batches: see `BatchPool`).
+    let (give_lines, spare_lines) = sync_channel::<Lines>(SPARE_LINES);
     let mut w = Writer {
         lines: Lines::default(),
+        spare_lines,
+        pool: pool.clone(),
         hook: sinks.hook.take(),
         store: None,
         backlog: Arc::new(AtomicUsize::new(0)),
@@ -104,7 +113,7 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks) -> (Sinks, Result<()>
                     // the store is the slowest stage and keeps its share.)
                     sluice_store::background_priority();
                 }
-                store_loop(srx, store, &backlog, live)
+                store_loop(srx, store, &backlog, live, &pool, &give_lines)
             }) {
             Ok(h) => w.store = Some((tx, h)),
             Err(e) => result = Err(anyhow::Error::new(e).context("cannot start the store thread")),
@@ -160,6 +169,8 @@ fn store_loop(
     mut store: Store,
     backlog: &AtomicUsize,
     live: bool,
+    pool: &BatchPool,
+    give_lines: &SyncSender<Lines>,
 ) -> (Store, Result<()>) {
     let mut open_rows = 0usize;
     let mut result: Result<()> = Ok(());
@@ -205,6 +216,11 @@ fn store_loop(
         }
         // (After an error the batches are only drained, so that the writer never blocks.)
         backlog.fetch_sub(events.len(), Ordering::Relaxed);
+        pool.give(events);
+        // (Not a buffer a burst of live batches grew past the usual size.)
+        if lines.buf.capacity() <= SPARE_LINES_BYTES {
+            let _ = give_lines.try_send(lines);
+        }
         if result.is_ok() && open_rows >= MAX_TXN {
             result = store.commit().map_err(anyhow::Error::from);
             open_rows = 0;
@@ -219,6 +235,10 @@ fn store_loop(
 /// The writer thread's state.
 struct Writer {
     lines: Lines,
+    /// Emptied line buffers handed back by the store thread.
+    spare_lines: Receiver<Lines>,
+    /// Where emptied event batches go back to the engines.
+    pool: BatchPool,
     hook: Option<Hook>,
     /// The store thread and its queue.
     store: Option<StoreThread>,
@@ -259,6 +279,7 @@ impl Writer {
     /// Writes the JSON lines of `events` out and hands both to the store thread.
     fn write(&mut self, sinks: &mut Sinks, events: Vec<Event>) -> Result<()> {
         if sinks.events.is_none() && self.store.is_none() {
+            self.pool.give(events);
             return Ok(());
         }
         self.lines.buf.clear();
@@ -276,7 +297,10 @@ impl Writer {
             }
             self.backlog.fetch_add(events.len(), Ordering::Relaxed);
             // A store thread that ended on an error reports it at the join.
-            let _ = tx.send((events, std::mem::take(&mut self.lines)));
+            let spare = self.spare_lines.try_recv().unwrap_or_default();
+            let _ = tx.send((events, std::mem::replace(&mut self.lines, spare)));
+        } else {
+            self.pool.give(events);
         }
         Ok(())
     }
@@ -306,6 +330,8 @@ pub struct Pipeline {
     engines: Engines,
     tx: Option<SyncSender<Vec<Event>>>,
     batch: Vec<Event>,
+    /// Emptied batches, back from the last stage.
+    pool: BatchPool,
     writer: Option<JoinHandle<(Sinks, Result<()>)>>,
     loose: Engine,
 }
@@ -320,13 +346,15 @@ impl Pipeline {
             QUEUE
         };
         let (tx, rx) = sync_channel::<Vec<Event>>(queue);
+        let pool = BatchPool::new(BATCH);
+        let writer_pool = pool.clone();
         let writer = thread::Builder::new()
             .name("sluice-writer".into())
-            .spawn(move || writer_loop(rx, sinks))
+            .spawn(move || writer_loop(rx, sinks, writer_pool))
             .context("cannot start the writer thread")?;
         let engines = if workers > 1 {
             Engines::Sharded(
-                ShardedEngine::new(cfg, workers, tx.clone())
+                ShardedEngine::new(cfg, workers, tx.clone(), pool.clone())
                     .context("cannot start the worker threads")?,
             )
         } else {
@@ -335,7 +363,8 @@ impl Pipeline {
         Ok(Pipeline {
             engines,
             tx: Some(tx),
-            batch: Vec::with_capacity(BATCH),
+            batch: pool.take(),
+            pool,
             writer: Some(writer),
             // Anomalies not tied to a packet (corrupt captures) when sharded.
             loose: Engine::new(idle_config()),
@@ -388,7 +417,7 @@ impl Pipeline {
     }
 
     fn send(&mut self) {
-        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.batch, self.pool.take());
         if let Some(tx) = &self.tx {
             // A failed writer reports its error at `finish`.
             let _ = tx.send(full);
@@ -421,9 +450,15 @@ impl Pipeline {
         );
         let (mut stats, assets) = match engines {
             Engines::One(mut e) => {
-                e.finish();
+                // A few hundred flows at a time, their events handed on as they go.
+                while !e.finish_some(sluice_engine::shard::FLOWS_PER_FINISH) {
+                    self.batch.extend(e.take_events());
+                    if self.batch.len() >= BATCH {
+                        self.send();
+                    }
+                }
                 self.batch.extend(e.take_events());
-                let assets = e.assets.snapshot();
+                let assets = std::mem::take(&mut e.assets).into_snapshot();
                 (e.stats.clone(), assets)
             }
             Engines::Sharded(s) => s.finish(),

@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 
 /// Every event of the capture at `path` (flow records included).
 fn events_of(path: &Path) -> Vec<Event> {
+    events_ending_in_parts(path, None)
+}
+
+/// As `events_of`, the flows left at the end ended `part` at a time if given.
+fn events_ending_in_parts(path: &Path, part: Option<usize>) -> Vec<Event> {
     let mut engine = Engine::new(EngineConfig::default());
     let mut events = Vec::new();
     let Ok(mut r) = CaptureReader::open(path) else {
@@ -18,7 +23,14 @@ fn events_of(path: &Path) -> Vec<Event> {
         engine.packet(p.ts, p.linktype.0, p.data, p.orig_len);
         events.extend(engine.take_events());
     }
-    engine.finish();
+    match part {
+        None => engine.finish(),
+        Some(n) => {
+            while !engine.finish_some(n) {
+                events.extend(engine.take_events());
+            }
+        }
+    }
     events.extend(engine.take_events());
     events
 }
@@ -84,6 +96,38 @@ fn fast_encoder_matches_serde_on_every_bundled_scenario() {
         total += compare(name, &events);
     }
     assert!(total > 1000, "only {total} events compared");
+}
+
+/// Ending the flows left at the end of a capture a few at a time (as the pipeline does,
+/// handing their events on between parts) emits the same events, in the same order, as
+/// ending them all at once.
+#[test]
+fn flows_ended_in_parts_at_the_end_emit_what_ending_them_at_once_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut open_at_end = 0;
+    for name in ["benign", "oldsmar", "recon"] {
+        let path = dir.path().join(format!("{name}.pcap"));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        sluice_synth::scenario::write_scenario(name, 3, &mut f).unwrap();
+        drop(f);
+        let at_once = events_of(&path);
+        for part in [1, 7, 256] {
+            let parts = events_ending_in_parts(&path, Some(part));
+            assert_eq!(parts.len(), at_once.len(), "{name}, {part} at a time");
+            assert!(parts == at_once, "{name}, {part} at a time: other events");
+        }
+        open_at_end += at_once
+            .iter()
+            .filter(|e| match &e.body {
+                sluice_engine::event::Body::Flow(f) => f.end_reason.as_str() == "end_of_capture",
+                _ => false,
+            })
+            .count();
+    }
+    assert!(
+        open_at_end > 10,
+        "only {open_at_end} flows left open at the end"
+    );
 }
 
 fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
