@@ -18,7 +18,7 @@ use std::thread::{self, JoinHandle};
 const BATCH: usize = sluice_engine::shard::EVENTS_PER_SEND;
 /// Emptied line buffers that may wait to go back from the store thread to the writer.
 const SPARE_LINES: usize = 2;
-/// Largest line buffer handed back (a bulk batch's lines take about 3 MiB).
+/// Largest line buffer handed back (a bulk batch's lines take about 1 MiB).
 const SPARE_LINES_BYTES: usize = 8 << 20;
 /// Batches that may wait for the writer, and for the store thread, in bulk analysis: none
 /// (a hand-over). Each stage holds one batch; a queue would only hold more memory, as the
@@ -31,7 +31,7 @@ const QUEUE_LIVE: usize = 16 * 1024;
 /// that falls further behind holds the writer, then the engine, then the kernel ring,
 /// whose drops are counted: the memory in flight stays bounded.
 const STORE_BACKLOG_LIVE: usize = 32 * 1024;
-/// Batches ready at once join one store transaction up to this many events: fewer,
+/// Events per store transaction, at most (in bulk analysis, exactly, but the last): fewer,
 /// larger transactions rewrite each index page fewer times.
 const MAX_TXN: usize = 64 * 1024;
 /// Live, the store thread commits at most this often: the events of a busy link gather
@@ -160,10 +160,11 @@ fn writer_loop(rx: Receiver<Vec<Event>>, mut sinks: Sinks, pool: BatchPool) -> (
     (sinks, result)
 }
 
-/// The store thread. Batches ready while it wrote the last one join one transaction,
-/// committed whenever none is ready (the commit rate follows the load; live, at most
-/// every `LIVE_COMMIT_EVERY`) or it holds `MAX_TXN` rows. An interrupted run leaves only
-/// whole transactions.
+/// The store thread. Live, batches ready while it wrote the last one join one
+/// transaction, committed whenever none is ready (the commit rate follows the load; at
+/// most every `LIVE_COMMIT_EVERY`) or it holds `MAX_TXN` rows; in bulk analysis every
+/// transaction holds `MAX_TXN` rows but the last. An interrupted run leaves only whole
+/// transactions.
 fn store_loop(
     rx: Receiver<(Vec<Event>, Lines)>,
     mut store: Store,
@@ -191,11 +192,14 @@ fn store_loop(
                         continue;
                     }
                 }
-                if open_rows > 0 && result.is_ok() {
+                // Bulk analysis commits only full transactions (and the last one): how
+                // often the next batch happens to be ready is no measure of the load
+                // there, and each commit rewrites the index pages it touched.
+                if live && open_rows > 0 && result.is_ok() {
                     result = store.commit().map_err(anyhow::Error::from);
                     last_commit = Some(std::time::Instant::now());
+                    open_rows = 0;
                 }
-                open_rows = 0;
                 match rx.recv() {
                     Ok(b) => b,
                     Err(_) => break,
