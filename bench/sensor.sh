@@ -57,7 +57,7 @@ measure() {
     results+=("$name $wall $user $sys $rss")
 }
 
-rm -f "$DIR"/bench.db*
+rm -f "$DIR"/bench.db* "$DIR/events.json"
 measure "sluice-1-thread-store+json" "$BIN/sluice" analyze "$CAP" --db "$DIR/bench.db" --events "$DIR/events.json" -q --workers 1
 rm -f "$DIR"/bench.db* "$DIR/events.json"
 measure "sluice-2-threads-store+json" "$BIN/sluice" analyze "$CAP" --db "$DIR/bench.db" --events "$DIR/events.json" -q --workers 2
