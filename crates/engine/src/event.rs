@@ -110,6 +110,33 @@ pub fn uid_string(uid: u64) -> String {
 }
 
 impl Event {
+    /// An anomaly outside any flow (a corrupt capture, say), `seq`-th of its kind.
+    pub fn loose_anomaly(
+        ts: i64,
+        seq: u32,
+        protocol: &'static str,
+        kind: &'static str,
+        message: String,
+    ) -> Event {
+        Event {
+            ts,
+            kind: Kind::Event,
+            flow_uid: None,
+            seq,
+            src: None,
+            dst: None,
+            src_mac: None,
+            dst_mac: None,
+            transport: None,
+            protocol: None,
+            body: Body::Anomaly(AnomalyRecord {
+                protocol,
+                kind,
+                message,
+            }),
+        }
+    }
+
     /// `event.dataset`.
     pub fn dataset(&self) -> &'static str {
         match &self.body {
@@ -423,23 +450,13 @@ mod tests {
     use super::*;
 
     fn event(n: u32) -> Event {
-        Event {
-            ts: i64::from(n),
-            kind: Kind::Event,
-            flow_uid: None,
-            seq: n,
-            src: None,
-            dst: None,
-            src_mac: None,
-            dst_mac: None,
-            transport: None,
-            protocol: None,
-            body: Body::Anomaly(AnomalyRecord {
-                protocol: "capture",
-                kind: "truncated",
-                message: format!("event {n}"),
-            }),
-        }
+        Event::loose_anomaly(
+            i64::from(n),
+            n,
+            "capture",
+            "truncated",
+            format!("event {n}"),
+        )
     }
 
     #[test]

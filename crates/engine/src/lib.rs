@@ -938,23 +938,8 @@ impl Engine {
         self.stats.anomalies += 1;
         let seq = self.loose_seq;
         self.loose_seq += 1;
-        self.events.push(Event {
-            ts,
-            kind: Kind::Event,
-            flow_uid: None,
-            seq,
-            src: None,
-            dst: None,
-            src_mac: None,
-            dst_mac: None,
-            transport: None,
-            protocol: None,
-            body: Body::Anomaly(AnomalyRecord {
-                protocol,
-                kind,
-                message,
-            }),
-        });
+        self.events
+            .push(Event::loose_anomaly(ts, seq, protocol, kind, message));
     }
 }
 

@@ -177,6 +177,17 @@ impl<T> Flow<T> {
         self.rst || (self.tcp[ORIG].fin && self.tcp[RESP].fin)
     }
 
+    /// Why the flow ends now: its reset or its closing if it saw them, else `otherwise`.
+    pub fn end_reason(&self, otherwise: EndReason) -> EndReason {
+        if self.rst {
+            EndReason::Rst
+        } else if self.closed() {
+            EndReason::Fin
+        } else {
+            otherwise
+        }
+    }
+
     /// Swaps client and server (when a later packet proves the first guess wrong).
     pub fn swap_sides(&mut self) {
         std::mem::swap(&mut self.client, &mut self.server);
@@ -496,13 +507,7 @@ impl<T> FlowTable<T> {
                 };
                 if idle {
                     if let Some(flow) = self.remove(slot) {
-                        let reason = if flow.rst {
-                            EndReason::Rst
-                        } else if flow.closed() {
-                            EndReason::Fin
-                        } else {
-                            EndReason::IdleTimeout
-                        };
+                        let reason = flow.end_reason(EndReason::IdleTimeout);
                         self.stats.expired += 1;
                         ended.push(Ended { flow, reason });
                     }
@@ -560,13 +565,7 @@ impl<T> FlowTable<T> {
                 continue;
             };
             self.map.remove(&flow.key);
-            let reason = if flow.rst {
-                EndReason::Rst
-            } else if flow.closed() {
-                EndReason::Fin
-            } else {
-                EndReason::EndOfCapture
-            };
+            let reason = flow.end_reason(EndReason::EndOfCapture);
             ended.push(Ended { flow, reason });
         }
         self.stats.active_flows = self.map.len() as u64;
