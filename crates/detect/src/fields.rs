@@ -1,5 +1,6 @@
-//! Field conditions over a record's JSON (`serde_json::to_value(record.fields())`),
-//! so rules can test protocol fields without code for each protocol.
+//! Field conditions over a record's JSON (its `serde_json::Value`, cut down to the paths
+//! the rules read: [`crate::project`]), so rules can test protocol fields without code
+//! for each protocol.
 
 use serde_json::Value;
 

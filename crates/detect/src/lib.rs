@@ -54,6 +54,7 @@ pub mod baseline;
 mod error;
 pub mod facts;
 pub mod fields;
+pub mod project;
 pub mod rules;
 pub mod store;
 pub mod template;
@@ -312,6 +313,8 @@ pub struct Detector {
     max_held: usize,
     max_state: usize,
     txn_rules: Vec<usize>,
+    /// The record paths the transaction rules test (fields and distinct values).
+    txn_paths: project::PathTree,
     flow_rules: Vec<usize>,
     policy_rules: HashMap<ViolationKind, Vec<usize>>,
     envelope_rules: Vec<usize>,
@@ -391,6 +394,7 @@ impl Detector {
             max_held: cfg.max_held.max(1),
             max_state: cfg.max_state.max(16),
             txn_rules: Vec::new(),
+            txn_paths: project::PathTree::default(),
             flow_rules: Vec::new(),
             policy_rules: HashMap::new(),
             envelope_rules: Vec::new(),
@@ -423,7 +427,16 @@ impl Detector {
         for r in rules {
             let i = d.rules.len();
             match r.kind {
-                Kind::Transaction => d.txn_rules.push(i),
+                Kind::Transaction => {
+                    let m = &r.matcher;
+                    for c in m.fields.iter().chain(&m.any_fields) {
+                        d.txn_paths.add(&c.path);
+                    }
+                    if let Some(path) = r.threshold.as_ref().and_then(|t| t.distinct.as_ref()) {
+                        d.txn_paths.add(path);
+                    }
+                    d.txn_rules.push(i);
+                }
                 Kind::Flow => d.flow_rules.push(i),
                 Kind::Policy(k) if has_policy => d.policy_rules.entry(k).or_default().push(i),
                 Kind::Envelope if has_policy => d.envelope_rules.push(i),
@@ -568,7 +581,9 @@ impl Detector {
             (Some(p), true) => p.maintenance_window_at(server, ts).map(|w| w.name.clone()),
             _ => None,
         };
+        // The whole record's JSON, for an alert; the parts the rules test, for matching.
         let mut record_json: Option<Value> = None;
+        let mut tested_json: Option<Value> = None;
         // ICS writes against the policy: read-only conduits, writers per register range.
         let mut unlisted: Option<bool> = None;
         if writes {
@@ -712,9 +727,7 @@ impl Detector {
                 continue;
             }
             if m.needs_fields() {
-                let j = record_json.get_or_insert_with(|| {
-                    serde_json::to_value(record.fields()).unwrap_or(Value::Null)
-                });
+                let j = tested_json.get_or_insert_with(|| self.txn_paths.project(&record.fields()));
                 if !m.fields_match(j) {
                     continue;
                 }
@@ -724,7 +737,10 @@ impl Detector {
                 let value = match &t.distinct {
                     None => None,
                     Some(path) => {
-                        let v = distinct_value(ev, record, path, &mut record_json);
+                        let v = distinct_value(ev, record, path, || {
+                            tested_json
+                                .get_or_insert_with(|| self.txn_paths.project(&record.fields()))
+                        });
                         match v {
                             Some(v) => Some(v),
                             None => continue,
@@ -1901,11 +1917,11 @@ fn user_of(record: &Value) -> Option<String> {
 }
 
 /// The value a thresholded rule counts distinct occurrences of.
-fn distinct_value(
+fn distinct_value<'j>(
     ev: &Event,
     record: &Record,
     path: &[String],
-    json: &mut Option<Value>,
+    json: impl FnOnce() -> &'j Value,
 ) -> Option<u64> {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     let (c, s) = orient(ev, record.protocol())?;
@@ -1917,11 +1933,6 @@ fn distinct_value(
         (["function_code"], r) => r.function_code().map(u64::from),
         (["unit_id"], Record::Modbus(t)) => Some(u64::from(t.unit_id)),
         (["destination"], Record::Dnp3(t)) => Some(u64::from(t.destination)),
-        _ => {
-            let j = json.get_or_insert_with(|| {
-                serde_json::to_value(record.fields()).unwrap_or(Value::Null)
-            });
-            fields::text_at(j, path).map(|s| hash_of(&s))
-        }
+        _ => fields::text_at(json(), path).map(|s| hash_of(&s)),
     }
 }

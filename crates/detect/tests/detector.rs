@@ -472,3 +472,89 @@ fn dangerous_operations_in_real_captures() {
     let quiet = run_capture(&pcaps.join("modbus/modbus-iti-modbus-test.pcap"));
     assert!(quiet.is_empty(), "{quiet:?}");
 }
+
+/// The detector matches rules on each record's JSON cut down to the paths its rules read
+/// (`PathTree::project`). On every transaction of the real captures, each of those paths
+/// (and a few deeper ones) finds the same values in the cut JSON as in the whole.
+#[test]
+fn records_cut_to_the_rule_paths_hold_what_the_whole_records_hold() {
+    use sluice_detect::fields::leaves;
+    use sluice_detect::project::PathTree;
+    let Some(data) = shared() else {
+        println!("SKIP: ../shared/data not found");
+        return;
+    };
+    let rules = RuleSet::builtin().unwrap();
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for r in rules.rules() {
+        let m = &r.matcher;
+        paths.extend(m.fields.iter().chain(&m.any_fields).map(|c| c.path.clone()));
+        paths.extend(r.threshold.as_ref().and_then(|t| t.distinct.clone()));
+    }
+    for extra in [
+        "objects.value",
+        "objects.ioa",
+        "cip.path.class",
+        "items.address",
+        "points",
+    ] {
+        paths.push(extra.split('.').map(str::to_string).collect());
+    }
+    let mut tree = PathTree::default();
+    for p in &paths {
+        tree.add(p);
+    }
+    let (mut records, mut hits) = (0usize, 0usize);
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(data.join("pcaps"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && !p.ends_with("stacks"))
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+            .collect();
+        files.sort();
+        for file in files.iter().take(3) {
+            let Ok(mut r) = sluice_capture::CaptureReader::open(file) else {
+                continue;
+            };
+            let mut engine = sluice_engine::Engine::new(sluice_engine::EngineConfig::default());
+            let mut check = |events: Vec<Event>| {
+                for e in events {
+                    if let Body::Txn { record, .. } = &e.body {
+                        let whole = serde_json::to_value(record.fields()).unwrap();
+                        let cut = tree.project(&record.fields());
+                        records += 1;
+                        for p in &paths {
+                            let (mut a, mut b) = (Vec::new(), Vec::new());
+                            leaves(&whole, p, &mut a);
+                            leaves(&cut, p, &mut b);
+                            assert_eq!(a, b, "{}: {} at {p:?}", file.display(), e.id());
+                            hits += usize::from(!a.is_empty());
+                        }
+                    }
+                }
+            };
+            let mut n = 0;
+            while let Ok(Some(p)) = r.next_packet() {
+                engine.packet(p.ts, p.linktype.0, p.data, p.orig_len);
+                check(engine.take_events().collect());
+                n += 1;
+                if n >= 5_000 {
+                    break;
+                }
+            }
+            engine.finish();
+            check(engine.take_events().collect());
+        }
+    }
+    println!("{records} records, {hits} non-empty paths compared");
+    assert!(
+        records > 1_000 && hits > 1_000,
+        "{records} records, {hits} hits"
+    );
+}
