@@ -76,12 +76,11 @@ impl Lines {
     }
 
     /// The JSON of each line (without its newline).
-    fn each(&self) -> Vec<&str> {
+    fn each(&self) -> Vec<&[u8]> {
         let mut out = Vec::with_capacity(self.ends.len());
         let mut start = 0;
         for &end in &self.ends {
-            // The encoders write UTF-8 only.
-            out.push(std::str::from_utf8(&self.buf[start..end - 1]).unwrap_or("{}"));
+            out.push(&self.buf[start..end - 1]);
             start = end;
         }
         out

@@ -59,13 +59,13 @@ impl BlockWriter {
         Ok((id, self.count as i64))
     }
 
-    /// Records the event just inserted as row `row` with JSON `line`; closes the block
-    /// when it is full.
+    /// Records the event just inserted as row `row` with JSON `line` (UTF-8, checked when
+    /// read back); closes the block when it is full.
     pub(crate) fn push(
         &mut self,
         conn: &Connection,
         row: i64,
-        line: &str,
+        line: &[u8],
         keys: [Option<&str>; 3],
     ) -> rusqlite::Result<()> {
         if self.count == 0 {
@@ -73,7 +73,7 @@ impl BlockWriter {
         }
         self.last_row = row;
         self.count += 1;
-        self.buf.extend_from_slice(line.as_bytes());
+        self.buf.extend_from_slice(line);
         self.buf.push(b'\n');
         for k in keys.into_iter().flatten() {
             if !self.keys.contains(k) {

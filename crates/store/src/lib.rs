@@ -393,8 +393,10 @@ impl Store {
 
     /// Inserts a batch of events: in its own transaction, or in the one opened by
     /// [`Store::begin`]. `json[i]` is the JSON line of `events[i]`. Rows already present
-    /// (same id) are left as they are.
-    pub fn insert_events<J: AsRef<str>>(&mut self, events: &[Event], json: &[J]) -> Result<()> {
+    /// (same id) are left as they are. (The lines are taken as bytes: most go into
+    /// compressed blocks as they are, read back as text; flows and alerts, stored as
+    /// text, are checked to be UTF-8.)
+    pub fn insert_events<J: AsRef<[u8]>>(&mut self, events: &[Event], json: &[J]) -> Result<()> {
         let own = self.conn.is_autocommit();
         if own {
             self.conn.execute_batch("BEGIN").map_err(self.err())?;
@@ -413,7 +415,7 @@ impl Store {
         result
     }
 
-    fn insert_rows<J: AsRef<str>>(&mut self, events: &[Event], json: &[J]) -> Result<()> {
+    fn insert_rows<J: AsRef<[u8]>>(&mut self, events: &[Event], json: &[J]) -> Result<()> {
         let Store {
             conn: tx,
             path,
@@ -454,6 +456,8 @@ impl Store {
             }
             for (e, j) in events.iter().zip(json) {
                 let j = j.as_ref();
+                // Flows and alerts keep their JSON as text (the encoders write UTF-8).
+                let text_json = || String::from_utf8_lossy(j);
                 id_buf.clear();
                 e.write_id_bytes(&mut id_buf);
                 let id = text(&id_buf);
@@ -519,7 +523,7 @@ impl Store {
                                 (f.packets[0] + f.packets[1]) as i64,
                                 (f.bytes[0] + f.bytes[1]) as i64,
                                 f.end_reason.as_str(),
-                                j
+                                text_json()
                             ])
                             .map_err(sq)?;
                     }
@@ -541,7 +545,7 @@ impl Store {
                                 dst_ip,
                                 a.chain_id,
                                 a.count as i64,
-                                j
+                                text_json()
                             ])
                             .map_err(sq)?;
                     }
