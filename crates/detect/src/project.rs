@@ -287,31 +287,28 @@ impl ser::SerializeSeq for Seq<'_> {
     }
 }
 
-impl ser::SerializeTuple for Seq<'_> {
-    type Ok = Option<Value>;
-    type Error = serde_json::Error;
+/// Tuples and tuple structs are sequences too.
+macro_rules! as_seq {
+    ($($tr:ident :: $f:ident),*) => {$(
+        impl ser::$tr for Seq<'_> {
+            type Ok = Option<Value>;
+            type Error = serde_json::Error;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
+            fn $f<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
+                ser::SerializeSeq::serialize_element(self, value)
+            }
 
-    fn end(self) -> Result<Self::Ok, Self::Error> {
-        ser::SerializeSeq::end(self)
-    }
+            fn end(self) -> Result<Self::Ok, Self::Error> {
+                ser::SerializeSeq::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Seq<'_> {
-    type Ok = Option<Value>;
-    type Error = serde_json::Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-
-    fn end(self) -> Result<Self::Ok, Self::Error> {
-        ser::SerializeSeq::end(self)
-    }
-}
+as_seq!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl ser::SerializeMap for Obj<'_> {
     type Ok = Option<Value>;
