@@ -179,6 +179,10 @@ fn store_loop(
     let mut open_rows = 0usize;
     let mut result: Result<()> = Ok(());
     let mut last_commit: Option<std::time::Instant> = None;
+    if !live {
+        // Live commits are small and frequent: each would wait for its block anyway.
+        store.compress_in_background();
+    }
     loop {
         let (events, lines) = match rx.try_recv() {
             Ok(b) => b,

@@ -5,7 +5,9 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 /// Block `codec` values.
 const RAW: i64 = 0;
@@ -34,9 +36,102 @@ pub(crate) struct BlockWriter {
     /// Flow ids, addresses and flowless event ids of the block, for `event_keys`.
     keys: HashSet<String>,
     compressor: Option<zstd::bulk::Compressor<'static>>,
+    /// Set: full blocks are compressed on a thread of their own (bulk analysis).
+    background: Option<Background>,
+}
+
+/// A closed block, to be compressed and written.
+struct Job {
+    id: i64,
+    first_row: i64,
+    last_row: i64,
+    buf: Vec<u8>,
+    keys: HashSet<String>,
+}
+
+/// The compression thread: a block waits while it compresses the one before, so at
+/// most two closed blocks (a few MiB each) are in flight; the writing connection writes
+/// each compressed block when it closes the next one, and all of them before a commit.
+struct Background {
+    jobs: Option<SyncSender<Job>>,
+    done: Receiver<(Job, Option<Vec<u8>>)>,
+    thread: Option<JoinHandle<()>>,
+    /// Jobs sent and not yet written.
+    pending: usize,
+    /// Emptied line buffers, for the next blocks.
+    spare: Vec<Vec<u8>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn compressor() -> Option<zstd::bulk::Compressor<'static>> {
+    zstd::bulk::Compressor::new(LEVEL).ok()
+}
+
+/// Writes a closed block: its data (zstd, or the JSON as it is if compression failed)
+/// and its keys.
+fn write_block(
+    conn: &Connection,
+    job: &mut Job,
+    compressed: Option<&[u8]>,
+) -> rusqlite::Result<()> {
+    let (codec, data) = match compressed {
+        Some(c) => (ZSTD, c),
+        None => (RAW, job.buf.as_slice()),
+    };
+    conn.prepare_cached(
+        "UPDATE event_blocks SET first_row = ?1, last_row = ?2, codec = ?3, data = ?4 WHERE id = ?5",
+    )?
+    .execute(params![job.first_row, job.last_row, codec, data, job.id])?;
+    let mut st =
+        conn.prepare_cached("INSERT OR IGNORE INTO event_keys (key, block) VALUES (?1, ?2)")?;
+    for k in job.keys.drain() {
+        st.execute(params![k, job.id])?;
+    }
+    Ok(())
 }
 
 impl BlockWriter {
+    /// Compresses full blocks on a thread of their own from now on (bulk analysis: the
+    /// writing thread goes on inserting rows meanwhile). Without it (or if the thread
+    /// cannot start) blocks are compressed where they close.
+    pub(crate) fn compress_in_background(&mut self) {
+        if self.background.is_some() {
+            return;
+        }
+        let (jobs, rx) = sync_channel::<Job>(0);
+        let (give, done) = sync_channel::<(Job, Option<Vec<u8>>)>(2);
+        let thread = std::thread::Builder::new()
+            .name("sluice-zstd".into())
+            .spawn(move || {
+                let mut c = compressor();
+                while let Ok(job) = rx.recv() {
+                    // (Compression does not fail on valid input; if it did, the JSON
+                    // is written as it is.)
+                    let data = c.as_mut().and_then(|c| c.compress(&job.buf).ok());
+                    if give.send((job, data)).is_err() {
+                        break;
+                    }
+                }
+            });
+        if let Ok(t) = thread {
+            self.background = Some(Background {
+                jobs: Some(jobs),
+                done,
+                thread: Some(t),
+                pending: 0,
+                spare: Vec::new(),
+            });
+        }
+    }
+
     /// The block the next event goes into (opening one if needed) and its line number.
     pub(crate) fn slot(
         &mut self,
@@ -86,42 +181,98 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Compresses and writes the open block, if any (before every commit).
-    pub(crate) fn close(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+    /// Closes the open block, if any: compresses and writes it, or hands it to the
+    /// compression thread (and writes the blocks it finished).
+    fn close(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         let Some(id) = self.id.take() else {
             return Ok(());
         };
+        let next = match self.background.as_mut() {
+            Some(b) => b.spare.pop().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut job = Job {
+            id,
+            first_row: self.first_row,
+            last_row: self.last_row,
+            buf: std::mem::replace(&mut self.buf, next),
+            keys: std::mem::take(&mut self.keys),
+        };
+        self.count = 0;
+        if let Some(b) = self.background.as_mut() {
+            if let Some(tx) = &b.jobs {
+                match tx.send(job) {
+                    Ok(()) => {
+                        b.pending += 1;
+                        return self.collect(conn, false);
+                    }
+                    // (The thread is gone: compress here.)
+                    Err(e) => job = e.0,
+                }
+            }
+        }
         if self.compressor.is_none() {
-            self.compressor = zstd::bulk::Compressor::new(LEVEL).ok();
+            self.compressor = compressor();
         }
         let compressed = self
             .compressor
             .as_mut()
-            .and_then(|c| c.compress(&self.buf).ok());
-        // (Compression does not fail on valid input; if it did, the JSON stays as it is.)
-        let (codec, data) = match &compressed {
-            Some(c) => (ZSTD, c.as_slice()),
-            None => (RAW, self.buf.as_slice()),
-        };
-        conn.prepare_cached(
-            "UPDATE event_blocks SET first_row = ?1, last_row = ?2, codec = ?3, data = ?4 WHERE id = ?5",
-        )?
-        .execute(params![self.first_row, self.last_row, codec, data, id])?;
-        let mut st =
-            conn.prepare_cached("INSERT OR IGNORE INTO event_keys (key, block) VALUES (?1, ?2)")?;
-        for k in self.keys.drain() {
-            st.execute(params![k, id])?;
+            .and_then(|c| c.compress(&job.buf).ok());
+        let r = write_block(conn, &mut job, compressed.as_deref());
+        // Keep the line buffer (its capacity) for the next block.
+        job.buf.clear();
+        if self.buf.capacity() == 0 {
+            self.buf = job.buf;
         }
-        self.reset();
+        r
+    }
+
+    /// Writes the blocks the compression thread finished; with `all`, waits for every
+    /// one sent.
+    fn collect(&mut self, conn: &Connection, all: bool) -> rusqlite::Result<()> {
+        let Some(b) = self.background.as_mut() else {
+            return Ok(());
+        };
+        while b.pending > 0 {
+            let next = if all {
+                b.done.recv().ok()
+            } else {
+                b.done.try_recv().ok()
+            };
+            let Some((mut job, data)) = next else {
+                break;
+            };
+            b.pending -= 1;
+            write_block(conn, &mut job, data.as_deref())?;
+            if b.spare.len() < 2 {
+                job.buf.clear();
+                b.spare.push(job.buf);
+            }
+        }
         Ok(())
     }
 
-    /// Forgets the open block (its rows were rolled back).
+    /// Closes the open block and writes every closed one (before every commit).
+    pub(crate) fn finish(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        self.close(conn)?;
+        self.collect(conn, true)
+    }
+
+    /// Forgets the open block and the closed ones not yet written (their rows were
+    /// rolled back).
     pub(crate) fn reset(&mut self) {
         self.id = None;
         self.count = 0;
         self.buf.clear();
         self.keys.clear();
+        if let Some(b) = self.background.as_mut() {
+            while b.pending > 0 {
+                b.pending -= 1;
+                if b.done.recv().is_err() {
+                    b.pending = 0;
+                }
+            }
+        }
     }
 }
 

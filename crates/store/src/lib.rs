@@ -361,6 +361,12 @@ impl Store {
         Ok(())
     }
 
+    /// Compresses event blocks on a thread of their own from now on (bulk analysis:
+    /// inserting rows goes on meanwhile; every block is written before each commit).
+    pub fn compress_in_background(&mut self) {
+        self.blocks.compress_in_background();
+    }
+
     /// Opens a transaction that the following [`Store::insert_events`] calls join until
     /// [`Store::commit`]: bulk analysis commits many batches at once (fewer rewrites of
     /// each index page); an interrupted run still leaves only whole transactions.
@@ -374,7 +380,7 @@ impl Store {
     /// Commits the transaction opened by [`Store::begin`], if any.
     pub fn commit(&mut self) -> Result<()> {
         if !self.conn.is_autocommit() {
-            if let Err(e) = self.blocks.close(&self.conn) {
+            if let Err(e) = self.blocks.finish(&self.conn) {
                 self.rollback();
                 return Err(self.err()(e));
             }
@@ -913,11 +919,20 @@ mod tests {
 
     /// Events spread over several compressed blocks read back in order with their own
     /// JSON, through the query API, the `events` view's `json` column (the SQL function)
-    /// and by id; the block count is that of full blocks plus one.
+    /// and by id; the block count is that of full blocks plus one. Blocks compressed
+    /// where they close, and on the compression thread (bulk analysis).
     #[test]
     fn event_json_round_trips_through_compressed_blocks() {
+        round_trip(false);
+        round_trip(true);
+    }
+
+    fn round_trip(background: bool) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store_in(dir.path());
+        if background {
+            store.compress_in_background();
+        }
         store.begin_run(1, &["x".into()], "k").unwrap();
         let n = super::blocks::MAX_EVENTS as u32 * 2 + 5;
         let events: Vec<Event> = (0..n)
@@ -968,11 +983,30 @@ mod tests {
     }
 
     /// A failed batch leaves neither its rows nor a half-written block behind, and the
-    /// next batch writes a whole block of its own.
+    /// next batch writes a whole block of its own (also with blocks compressed on the
+    /// compression thread, several of them in flight when the commit fails).
     #[test]
     fn a_rolled_back_batch_leaves_no_block() {
+        rolled_back(false);
+        rolled_back(true);
+    }
+
+    fn rolled_back(background: bool) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store_in(dir.path());
+        if background {
+            store.compress_in_background();
+            // Two full blocks go to the thread before the commit.
+            let full: Vec<Event> = (0..super::blocks::MAX_EVENTS as u32 * 2)
+                .map(|i| anomaly(Some(9), i, "x"))
+                .collect();
+            let json: Vec<String> = full.iter().map(Event::to_json).collect();
+            store.begin().unwrap();
+            store.insert_events(&full, &json).unwrap();
+            store.conn().execute_batch("DROP TABLE event_keys").unwrap();
+            assert!(store.commit().is_err());
+            assert!(store.conn().is_autocommit());
+        }
         let e = anomaly(Some(1), 0, "a");
         // The block cannot be filed at commit (its key table is gone): the commit fails.
         store.begin().unwrap();
