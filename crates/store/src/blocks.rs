@@ -240,6 +240,13 @@ impl BlockWriter {
                 b.done.try_recv().ok()
             };
             let Some((mut job, data)) = next else {
+                if all {
+                    // The thread is gone with blocks of this transaction: fail the
+                    // commit rather than leave them empty.
+                    return Err(rusqlite::Error::ToSqlConversionFailure(
+                        "the event block compression thread stopped".into(),
+                    ));
+                }
                 break;
             };
             b.pending -= 1;
