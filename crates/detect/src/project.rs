@@ -36,12 +36,7 @@ impl PathTree {
 
     /// The JSON of `value` with only what lies on the paths (`Null` when nothing does).
     pub fn project<T: Serialize + ?Sized>(&self, value: &T) -> Value {
-        let projected = if self.whole {
-            value.serialize(Full {}).map(Some)
-        } else {
-            value.serialize(Project(self))
-        };
-        projected.ok().flatten().unwrap_or(Value::Null)
+        self.below(value).ok().flatten().unwrap_or(Value::Null)
     }
 
     /// The subtree under `key`, if a path goes through it.

@@ -219,11 +219,13 @@ impl BlockWriter {
             .as_mut()
             .and_then(|c| c.compress(&job.buf).ok());
         let r = write_block(conn, &mut job, compressed.as_deref());
-        // Keep the line buffer (its capacity) for the next block.
+        // Keep the line buffer and the key set (their room) for the next block.
         job.buf.clear();
         if self.buf.capacity() == 0 {
             self.buf = job.buf;
         }
+        job.keys.clear();
+        self.keys = job.keys;
         r
     }
 
