@@ -67,7 +67,20 @@ pub fn shard_of(linktype: u32, frame: &[u8], workers: usize) -> usize {
     feed(&a);
     feed(&b);
     h ^= u64::from(d.vlan_key());
-    (h % workers as u64) as usize
+    (mix(h) % workers as u64) as usize
+}
+
+/// Spreads every input bit over the low bits the worker index is taken from. FNV-1a's
+/// lowest bit is the parity of its input bytes' lowest bits, so without this, with two
+/// workers, every pair of hosts whose last octets agree (10.128.0.7 and 10.64.0.7, as
+/// plants number their zones) went to the same worker. The constants are the 64-bit
+/// finaliser of MurmurHash3.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// Engines on worker threads, sending their events to `out` in batches.
@@ -203,6 +216,42 @@ fn worker(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ethernet, IPv4 and an empty UDP datagram between two addresses.
+    fn udp_frame(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&[0x9c, 0x40, 0x01, 0xf6, 0, 8, 0, 0]);
+        f
+    }
+
+    /// Host pairs numbered alike in two zones (10.128.0.x talking to 10.64.0.x, as the
+    /// benchmark capture and many plants number them) spread over the workers, and both
+    /// directions of a pair land on the same one.
+    #[test]
+    fn host_pairs_numbered_alike_spread_over_the_workers() {
+        for workers in [2usize, 3, 4] {
+            let mut load = vec![0usize; workers];
+            for x in 0..=255u8 {
+                let (a, b) = ([10, 128, 0, x], [10, 64, 0, x]);
+                let w = shard_of(1, &udp_frame(a, b), workers);
+                assert_eq!(w, shard_of(1, &udp_frame(b, a), workers), "pair .{x}");
+                load[w] += 1;
+            }
+            let fair = 256 / workers;
+            for (w, n) in load.iter().enumerate() {
+                assert!(
+                    n * 4 >= fair * 3 && n * 4 <= fair * 5,
+                    "{workers} workers: worker {w} got {n} of 256 pairs ({load:?})"
+                );
+            }
+        }
+        // Frames that are not IP go to worker 0.
+        assert_eq!(shard_of(1, &[0u8; 10], 2), 0);
+    }
 
     /// A batch of full-size frames goes at 256 KiB, not at 1,024 frames (1.5 MB): the
     /// frames in flight to the workers stay bounded.
