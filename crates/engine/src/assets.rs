@@ -1,6 +1,6 @@
 //! The asset inventory: one asset per IP device, with MAC history, vendor, protocols,
 //! identity from the protocols that reveal it, and a role inferred from behaviour.
-use crate::event::mac_string;
+use crate::event::{mac_string, MacText};
 use crate::oui::OuiDb;
 use hashbrown::HashMap;
 use serde::Serialize;
@@ -278,7 +278,10 @@ impl Inventory {
             return;
         }
         let Some(a) = self.get(ip, ts) else { return };
-        let text = mac_string(&mac);
+        // Called for both ends of every IP packet: text is only allocated for a MAC the
+        // asset has not had.
+        let text = MacText::new(&mac);
+        let text = text.as_str();
         match a.mac_history.iter_mut().find(|m| m.mac == text) {
             Some(m) => {
                 m.last_seen = m.last_seen.max(ts);
@@ -287,16 +290,16 @@ impl Inventory {
             None => {
                 if a.mac_history.len() < 16 {
                     a.mac_history.push(MacSeen {
-                        mac: text.clone(),
+                        mac: text.to_owned(),
                         first_seen: ts,
                         last_seen: ts,
                     });
                 }
             }
         }
-        if a.mac.as_deref() != Some(text.as_str()) {
+        if a.mac.as_deref() != Some(text) {
             a.vendor = OuiDb::global().vendor(&mac).map(str::to_owned);
-            a.mac = Some(text);
+            a.mac = Some(text.to_owned());
         }
     }
 

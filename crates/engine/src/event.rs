@@ -98,10 +98,28 @@ pub struct Event {
 
 /// Formats a MAC address the ECS way (`00-1B-1B-01-02-03`).
 pub fn mac_string(m: &[u8; 6]) -> String {
-    format!(
-        "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
+    MacText::new(m).as_str().to_owned()
+}
+
+/// A MAC address as the events write it (`00-1B-1B-01-02-03`), held on the stack: the
+/// inventory compares the MAC of every packet with the ones it knows without allocating.
+pub struct MacText([u8; 17]);
+
+impl MacText {
+    pub fn new(m: &[u8; 6]) -> Self {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut t = [b'-'; 17];
+        for (i, b) in m.iter().enumerate() {
+            t[i * 3] = HEX[usize::from(b >> 4)];
+            t[i * 3 + 1] = HEX[usize::from(b & 0xf)];
+        }
+        MacText(t)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Hex digits and dashes only: always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// The flow id as text.

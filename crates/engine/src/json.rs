@@ -216,7 +216,6 @@ pub(crate) fn push_id(out: &mut Vec<u8>, e: &Event) {
 }
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// `{:016x}`.
 fn push_hex16(out: &mut Vec<u8>, v: u64) {
@@ -239,13 +238,7 @@ fn push_hex(out: &mut Vec<u8>, v: u64) {
 
 /// `00-1B-1B-01-02-03`.
 fn push_mac(out: &mut Vec<u8>, m: &[u8; 6]) {
-    for (i, b) in m.iter().enumerate() {
-        if i > 0 {
-            out.push(b'-');
-        }
-        out.push(HEX_UPPER[usize::from(b >> 4)]);
-        out.push(HEX_UPPER[usize::from(b & 0xf)]);
-    }
+    out.extend_from_slice(crate::event::MacText::new(m).as_str().as_bytes());
 }
 
 /// The address as `Display` writes it (no quotes).
@@ -438,7 +431,15 @@ mod tests {
             );
         }
         let m = [0x00, 0x1b, 0x1b, 0xa0, 0xff, 0x03];
-        assert_eq!(s(|o| push_mac(o, &m)), crate::event::mac_string(&m));
+        assert_eq!(s(|o| push_mac(o, &m)), "00-1B-1B-A0-FF-03");
+        for m in [[0u8; 6], [0xff; 6], [0x0a, 0xb0, 0xc1, 0x2d, 0x9e, 0xf7]] {
+            let by_fmt = format!(
+                "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            );
+            assert_eq!(s(|o| push_mac(o, &m)), by_fmt);
+            assert_eq!(crate::event::mac_string(&m), by_fmt);
+        }
         for ip in [
             "0.0.0.0",
             "10.10.1.255",

@@ -1,6 +1,7 @@
 //! MAC vendor lookup from the IEEE registry (Debian's `ieee-data` package, or a file
 //! named by `SLUICE_OUI_DIR`). Loaded once, lazily; absent data means no vendor names.
-use std::collections::HashMap;
+use hashbrown::HashMap;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -18,30 +19,55 @@ fn default_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/share/ieee-data"))
 }
 
-/// Splits one CSV line into fields (RFC 4180 quoting).
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
+/// The first three fields of a registry CSV line (RFC 4180 quoting): registry,
+/// assignment and organisation name. The address after them is not read. Borrowed
+/// from the line unless the name has escaped quotes.
+fn csv_head(line: &str) -> Option<(&str, &str, Cow<'_, str>)> {
+    let (reg, rest) = line.split_once(',')?;
+    let (hex, rest) = rest.split_once(',')?;
+    let name = match rest.strip_prefix('"') {
+        None => Cow::Borrowed(rest.split_once(',').map_or(rest, |(n, _)| n)),
+        Some(quoted) => {
+            // Up to the first quote not doubled.
+            let mut end = None;
+            let mut doubled = false;
+            let mut i = 0;
+            let b = quoted.as_bytes();
+            while i < b.len() {
+                if b[i] == b'"' {
+                    if b.get(i + 1) == Some(&b'"') {
+                        doubled = true;
+                        i += 2;
+                        continue;
+                    }
+                    end = Some(i);
+                    break;
+                }
+                i += 1;
             }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
+            let body = quoted.get(..end.unwrap_or(quoted.len()))?;
+            if doubled {
+                Cow::Owned(body.replace("\"\"", "\""))
+            } else {
+                Cow::Borrowed(body)
+            }
         }
-    }
-    out.push(cur);
-    out
+    };
+    Some((reg, hex, name))
 }
 
+/// The name with runs of white space made one space and trailing commas dropped.
 fn clean_name(s: &str) -> String {
-    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    joined.trim_end_matches([',', ' ']).to_owned()
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    let kept = out.trim_end_matches([',', ' ']).len();
+    out.truncate(kept);
+    out
 }
 
 impl OuiDb {
@@ -53,12 +79,11 @@ impl OuiDb {
                 continue;
             };
             for line in text.lines().skip(1) {
-                let f = csv_fields(line);
-                let (Some(reg), Some(hex), Some(name)) = (f.first(), f.get(1), f.get(2)) else {
+                let Some((reg, hex, name)) = csv_head(line) else {
                     continue;
                 };
-                let name = clean_name(name);
-                match (reg.as_str(), hex.len()) {
+                let name = clean_name(&name);
+                match (reg, hex.len()) {
                     ("MA-L", 6) => {
                         if let Ok(v) = u32::from_str_radix(hex, 16) {
                             db.l.insert(v, name);
@@ -117,10 +142,28 @@ mod tests {
 
     #[test]
     fn csv_quoting() {
+        let head = |l| csv_head(l).map(|(r, h, n)| (r, h, n.into_owned()));
+        let f = |r, h, n: &str| Some((r, h, n.to_owned()));
         assert_eq!(
-            csv_fields(r#"MA-L,0080F4,"ACME, Inc.","a ""b"" c""#),
-            vec!["MA-L", "0080F4", "ACME, Inc.", r#"a "b" c"#]
+            head(r#"MA-L,0080F4,"ACME, Inc.","a ""b"" c""#),
+            f("MA-L", "0080F4", "ACME, Inc.")
         );
+        assert_eq!(
+            head(r#"MA-L,0080F4,"The ""Best"", Ltd",x"#),
+            f("MA-L", "0080F4", r#"The "Best", Ltd"#)
+        );
+        assert_eq!(
+            head("MA-M,001B1B5,Plain Name,Street 1"),
+            f("MA-M", "001B1B5", "Plain Name")
+        );
+        assert_eq!(head("MA-S,0050C2000,Last"), f("MA-S", "0050C2000", "Last"));
+        assert_eq!(
+            head(r#"MA-L,0080F4,"unterminated"#),
+            f("MA-L", "0080F4", "unterminated")
+        );
+        assert_eq!(head("MA-L,0080F4"), None);
+        assert_eq!(clean_name("  Siemens \t AG,  "), "Siemens AG");
+        assert_eq!(clean_name(" , "), "");
     }
 
     #[test]
