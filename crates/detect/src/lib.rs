@@ -60,7 +60,8 @@ pub mod store;
 pub mod template;
 pub mod util;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use hashbrown::{HashMap, HashSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -313,6 +314,12 @@ pub struct Detector {
     max_held: usize,
     max_state: usize,
     txn_rules: Vec<usize>,
+    /// The transaction rules that can match each protocol (those naming it and those
+    /// naming none), in rule order: filled on a protocol's first transaction, so a
+    /// transaction is tested against its own protocol's rules only.
+    txn_by_proto: HashMap<&'static str, Arc<[usize]>>,
+    /// Whether a transaction rule asks for new talkers (they are then tracked).
+    txn_new_talker: bool,
     /// The record paths the transaction rules test (fields and distinct values).
     txn_paths: project::PathTree,
     flow_rules: Vec<usize>,
@@ -394,6 +401,8 @@ impl Detector {
             max_held: cfg.max_held.max(1),
             max_state: cfg.max_state.max(16),
             txn_rules: Vec::new(),
+            txn_by_proto: HashMap::new(),
+            txn_new_talker: false,
             txn_paths: project::PathTree::default(),
             flow_rules: Vec::new(),
             policy_rules: HashMap::new(),
@@ -435,6 +444,7 @@ impl Detector {
                     if let Some(path) = r.threshold.as_ref().and_then(|t| t.distinct.as_ref()) {
                         d.txn_paths.add(path);
                     }
+                    d.txn_new_talker |= m.new_talker;
                     d.txn_rules.push(i);
                 }
                 Kind::Flow => d.flow_rules.push(i),
@@ -539,6 +549,28 @@ impl Detector {
         if self.last_values.len() < self.max_state || self.last_values.contains_key(&k) {
             self.last_values.insert(k, value);
         }
+    }
+
+    /// The transaction rules that can match a protocol's records, in rule order.
+    fn txn_rules_of(&mut self, proto: &'static str) -> Arc<[usize]> {
+        let Detector {
+            txn_by_proto,
+            txn_rules,
+            rules,
+            ..
+        } = self;
+        Arc::clone(txn_by_proto.entry(proto).or_insert_with(|| {
+            txn_rules
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    rules.get(i).is_some_and(|r| {
+                        r.matcher.protocols.is_empty()
+                            || r.matcher.protocols.iter().any(|p| p == proto)
+                    })
+                })
+                .collect()
+        }))
     }
 
     fn on_txn(&mut self, ev: &Event, record: &Record, out: &mut Vec<Event>) {
@@ -705,17 +737,9 @@ impl Detector {
             }
         }
         // Protocol rules.
-        let talker_new = if self
-            .txn_rules
-            .iter()
-            .any(|&i| self.rules.get(i).is_some_and(|r| r.matcher.new_talker))
-        {
-            self.is_new_talker(client, server, proto, ts)
-        } else {
-            false
-        };
-        let txn_rules = std::mem::take(&mut self.txn_rules);
-        for &ri in &txn_rules {
+        let talker_new = self.txn_new_talker && self.is_new_talker(client, server, proto, ts);
+        let txn_rules = self.txn_rules_of(proto);
+        for &ri in txn_rules.iter() {
             let Some(rule) = self.rules.get(ri) else {
                 continue;
             };
@@ -808,7 +832,6 @@ impl Detector {
             r.record = Some(&j);
             self.raise(ri, r, out);
         }
-        self.txn_rules = txn_rules;
         // Baseline deviations.
         if self.baseline.is_some() {
             self.baseline_txn(

@@ -558,3 +558,75 @@ fn records_cut_to_the_rule_paths_hold_what_the_whole_records_hold() {
         "{records} records, {hits} hits"
     );
 }
+
+/// Transaction rules are looked up by protocol: a Modbus write meets the rules naming
+/// Modbus (alone or in a list) and those naming no protocol, and no rule naming only
+/// other protocols; an IEC 104 command meets its own and the unnamed ones.
+#[test]
+fn transaction_rules_meet_their_protocols_and_those_naming_none() {
+    let rules = r#"
+[[rule]]
+id = "T-ANY"
+name = "any write"
+severity = 10
+explanation = "{src}"
+[rule.match]
+operation = "write"
+
+[[rule]]
+id = "T-LIST"
+name = "listed write"
+severity = 10
+explanation = "{src}"
+[rule.match]
+protocol = ["dnp3", "modbus"]
+operation = "write"
+
+[[rule]]
+id = "T-OTHER"
+name = "s7 or 104 write"
+severity = 10
+explanation = "{src}"
+[rule.match]
+protocol = ["s7comm", "iec104"]
+operation = "write"
+"#;
+    let fired = |events: &[Event]| {
+        let mut d = detector(false, Some(rules));
+        let mut out = Vec::new();
+        for e in events {
+            d.observe(e, &mut out);
+        }
+        d.finish(&mut out);
+        let mut ids: Vec<String> = alerts(&out)
+            .into_iter()
+            .map(|a| a.rule_id.clone())
+            .filter(|id| id.starts_with("T-"))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let modbus = txn(T0, 1, 0, "10.10.2.20", "10.10.1.10", write_reg(1, 5, 100));
+    assert_eq!(fired(std::slice::from_ref(&modbus)), ["T-ANY", "T-LIST"]);
+    // A single command (type 45) after the Modbus write, in the same detector: each
+    // protocol keeps its own list.
+    let mut iec = txn(T0 + SEC, 2, 0, "10.10.2.21", "10.10.1.11", write_reg(1, 5, 1));
+    iec.protocol = Some("iec104");
+    iec.dst = Some(ep("10.10.1.11", 2404));
+    let t = sluice_proto::iec104::Transaction {
+        apdu: "i",
+        function_code: 45,
+        function: "C_SC_NA_1",
+        type_id: Some(45),
+        ..Default::default()
+    };
+    iec.body = Body::Txn {
+        ts_end: Some(T0 + 2 * SEC),
+        record: Record::Iec104(Box::new(t)),
+    };
+    assert_eq!(fired(std::slice::from_ref(&iec)), ["T-ANY", "T-OTHER"]);
+    assert_eq!(
+        fired(&[modbus, iec]),
+        ["T-ANY", "T-ANY", "T-LIST", "T-OTHER"]
+    );
+}
