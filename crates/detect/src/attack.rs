@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde::Deserialize;
+use std::borrow::Cow;
 
 use crate::DetectError;
 
@@ -46,18 +47,60 @@ fn title_case(shortname: &str) -> String {
         .join(" ")
 }
 
-fn mitre_id(o: &Value) -> Option<&str> {
-    o.get("external_references")?
-        .as_array()?
-        .iter()
-        .find(|r| r.get("source_name").and_then(Value::as_str) == Some("mitre-attack"))?
-        .get("external_id")?
-        .as_str()
+/// The parts of a STIX object the catalogue reads; everything else is skipped
+/// unparsed (the ICS bundle is 3.5 MB, read at every start of the sensor).
+#[derive(Deserialize)]
+struct StixObject<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    x_mitre_shortname: Option<Cow<'a, str>>,
+    #[serde(default)]
+    revoked: bool,
+    #[serde(default)]
+    x_mitre_deprecated: bool,
+    #[serde(default, borrow)]
+    external_references: Vec<ExternalRef<'a>>,
+    #[serde(default, borrow)]
+    kill_chain_phases: Vec<Phase<'a>>,
 }
 
-fn retired(o: &Value) -> bool {
-    o.get("revoked").and_then(Value::as_bool) == Some(true)
-        || o.get("x_mitre_deprecated").and_then(Value::as_bool) == Some(true)
+#[derive(Deserialize)]
+struct ExternalRef<'a> {
+    #[serde(borrow)]
+    source_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    external_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Phase<'a> {
+    #[serde(borrow)]
+    kill_chain_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    phase_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Bundle<'a> {
+    #[serde(borrow)]
+    objects: Option<Vec<StixObject<'a>>>,
+}
+
+impl StixObject<'_> {
+    fn mitre_id(&self) -> Option<&str> {
+        self.external_references
+            .iter()
+            .find(|r| r.source_name.as_deref() == Some("mitre-attack"))?
+            .external_id
+            .as_deref()
+    }
+
+    fn retired(&self) -> bool {
+        self.revoked || self.x_mitre_deprecated
+    }
 }
 
 /// Splits one CSV line into fields (RFC 4180 quoting).
@@ -147,51 +190,42 @@ impl Attack {
             path: path.to_path_buf(),
             message,
         };
-        let v: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let objects = v
-            .get("objects")
-            .and_then(Value::as_array)
+        let bundle: Bundle<'_> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let objects = bundle
+            .objects
             .ok_or_else(|| bad("not a STIX bundle (no \"objects\" array)".into()))?;
         let mut tactics: HashMap<&str, &str> = HashMap::new();
-        for o in objects {
-            if o.get("type").and_then(Value::as_str) == Some("x-mitre-tactic") && !retired(o) {
-                if let (Some(s), Some(n)) = (
-                    o.get("x_mitre_shortname").and_then(Value::as_str),
-                    o.get("name").and_then(Value::as_str),
-                ) {
+        for o in &objects {
+            if o.kind == "x-mitre-tactic" && !o.retired() {
+                if let (Some(s), Some(n)) = (&o.x_mitre_shortname, &o.name) {
                     tactics.insert(s, n);
                 }
             }
         }
         let mut techniques = HashMap::new();
-        for o in objects {
-            if o.get("type").and_then(Value::as_str) != Some("attack-pattern") || retired(o) {
+        for o in &objects {
+            if o.kind != "attack-pattern" || o.retired() {
                 continue;
             }
-            let (Some(id), Some(name)) = (mitre_id(o), o.get("name").and_then(Value::as_str))
-            else {
+            let (Some(id), Some(name)) = (o.mitre_id(), o.name.as_deref()) else {
                 continue;
             };
             let phases = o
-                .get("kill_chain_phases")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter(|p| {
-                            p.get("kill_chain_name")
-                                .and_then(Value::as_str)
-                                .is_none_or(|k| k.contains("ics"))
-                        })
-                        .filter_map(|p| p.get("phase_name").and_then(Value::as_str))
-                        .map(|s| {
-                            tactics
-                                .get(s)
-                                .map(|n| n.to_string())
-                                .unwrap_or_else(|| title_case(s))
-                        })
-                        .collect()
+                .kill_chain_phases
+                .iter()
+                .filter(|p| {
+                    p.kill_chain_name
+                        .as_deref()
+                        .is_none_or(|k| k.contains("ics"))
                 })
-                .unwrap_or_default();
+                .filter_map(|p| p.phase_name.as_deref())
+                .map(|s| {
+                    tactics
+                        .get(s)
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| title_case(s))
+                })
+                .collect();
             techniques.insert(
                 id.to_string(),
                 Technique {

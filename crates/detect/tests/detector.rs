@@ -610,7 +610,14 @@ operation = "write"
     assert_eq!(fired(std::slice::from_ref(&modbus)), ["T-ANY", "T-LIST"]);
     // A single command (type 45) after the Modbus write, in the same detector: each
     // protocol keeps its own list.
-    let mut iec = txn(T0 + SEC, 2, 0, "10.10.2.21", "10.10.1.11", write_reg(1, 5, 1));
+    let mut iec = txn(
+        T0 + SEC,
+        2,
+        0,
+        "10.10.2.21",
+        "10.10.1.11",
+        write_reg(1, 5, 1),
+    );
     iec.protocol = Some("iec104");
     iec.dst = Some(ep("10.10.1.11", 2404));
     let t = sluice_proto::iec104::Transaction {
