@@ -899,6 +899,16 @@ impl Engine {
         while !self.finish_some(usize::MAX) {}
     }
 
+    /// Ends the capture a few hundred flows at a time ([`shard::FLOWS_PER_FINISH`]),
+    /// handing the events of each part to `hand_on` before the next part adds more (all
+    /// the open flows ending at once held their events together). No packet may follow.
+    pub fn finish_in_parts(&mut self, mut hand_on: impl FnMut(std::vec::Drain<'_, Event>)) {
+        while !self.finish_some(shard::FLOWS_PER_FINISH) {
+            hand_on(self.take_events());
+        }
+        hand_on(self.take_events());
+    }
+
     /// Ends the capture in parts: at most `max` flows per call, so that the caller can
     /// hand their events on (`take_events`) before the next part; true when the capture
     /// is over (every flow ended, the layer-2 parsers flushed). No packet may follow.

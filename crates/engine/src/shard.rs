@@ -15,7 +15,7 @@ const BATCH_PACKETS: usize = 1024;
 const BATCH_BYTES: usize = 256 * 1024;
 /// Events a worker gathers before it sends them on (the capacity of the pool's batches).
 pub const EVENTS_PER_SEND: usize = 1024;
-/// Flows ended per step at the end of the capture (see `Engine::finish_some`).
+/// Flows ended per step at the end of the capture (see `Engine::finish_in_parts`).
 pub const FLOWS_PER_FINISH: usize = 256;
 /// Batches that may wait for each worker.
 const WORKER_QUEUE: usize = 2;
@@ -200,13 +200,12 @@ fn worker(
         let _ = back.try_send(b);
     }
     // The flows left open end a few hundred at a time, their events sent on as they go.
-    while !engine.finish_some(FLOWS_PER_FINISH) {
-        events.extend(engine.take_events());
+    engine.finish_in_parts(|part| {
+        events.extend(part);
         if events.len() >= EVENTS_PER_SEND {
             let _ = out.send(std::mem::replace(&mut events, pool.take()));
         }
-    }
-    events.extend(engine.take_events());
+    });
     if !events.is_empty() {
         let _ = out.send(events);
     }

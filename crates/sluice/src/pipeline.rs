@@ -461,14 +461,12 @@ impl Pipeline {
         );
         let (mut stats, assets) = match engines {
             Engines::One(mut e) => {
-                // A few hundred flows at a time, their events handed on as they go.
-                while !e.finish_some(sluice_engine::shard::FLOWS_PER_FINISH) {
-                    self.batch.extend(e.take_events());
+                e.finish_in_parts(|part| {
+                    self.batch.extend(part);
                     if self.batch.len() >= BATCH {
                         self.send();
                     }
-                }
-                self.batch.extend(e.take_events());
+                });
                 let assets = std::mem::take(&mut e.assets).into_snapshot();
                 (e.stats.clone(), assets)
             }
