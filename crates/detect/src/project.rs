@@ -5,16 +5,16 @@
 //! runs the record's `Serialize` and keeps only the keys on those paths: at any of them,
 //! [`crate::fields::leaves`] finds the same values as in the whole JSON.
 
+use hashbrown::HashMap;
 use serde::ser::{self, Serialize};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// The record paths some rule reads, as a tree of keys.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PathTree {
     /// A path ends here: the whole value below is kept.
     whole: bool,
-    children: BTreeMap<String, PathTree>,
+    children: HashMap<String, PathTree>,
 }
 
 type Full = serde_json::value::Serializer;
@@ -399,6 +399,7 @@ mod tests {
     use crate::fields::leaves;
     use proptest::prelude::*;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     fn path(s: &str) -> Vec<String> {
         s.split('.').map(str::to_string).collect()
