@@ -318,35 +318,47 @@ fn size_letter(t: u8) -> &'static str {
 }
 
 /// The STEP 7 address of one element: area, DB, byte and bit, by transport size.
+/// (Written into one string: every item of every read and write has one.)
 pub fn element_address(area: u8, db: u16, byte: u32, bit: u8, tsize: u8) -> String {
-    let letter = size_letter(tsize);
-    let bitpart = |prefix: &str| {
-        if letter == "X" {
-            format!("{prefix}{byte}.{bit}")
-        } else {
-            format!("{prefix}{letter}{byte}")
+    use std::fmt::Write;
+    let mut s = String::with_capacity(24);
+    let (prefix, in_db) = match area {
+        0x84 => ("DB", true),
+        0x85 => ("DI", true),
+        0x83 => ("M", false),
+        0x81 => ("I", false),
+        0x82 => ("Q", false),
+        0x80 => ("P", false),
+        0x86 => ("L", false),
+        0x87 => ("V", false),
+        0x1C | 0x1E => {
+            let _ = write!(s, "C{byte}");
+            return s;
+        }
+        0x1D | 0x1F => {
+            let _ = write!(s, "T{byte}");
+            return s;
+        }
+        other => {
+            let _ = write!(s, "{other:02x}:{byte}.{bit}");
+            return s;
         }
     };
-    let dbpart = |prefix: &str| {
-        if letter == "X" {
-            format!("{prefix}X{byte}.{bit}")
-        } else {
-            format!("{prefix}{letter}{byte}")
-        }
-    };
-    match area {
-        0x84 => format!("DB{db}.{}", dbpart("DB")),
-        0x85 => format!("DI{db}.{}", dbpart("DI")),
-        0x83 => bitpart("M"),
-        0x81 => bitpart("I"),
-        0x82 => bitpart("Q"),
-        0x80 => bitpart("P"),
-        0x86 => bitpart("L"),
-        0x87 => bitpart("V"),
-        0x1C | 0x1E => format!("C{byte}"),
-        0x1D | 0x1F => format!("T{byte}"),
-        other => format!("{other:02x}:{byte}.{bit}"),
+    if in_db {
+        let _ = write!(s, "{prefix}{db}.");
     }
+    s.push_str(prefix);
+    let letter = size_letter(tsize);
+    if letter == "X" {
+        // Bits: `DB1.DBX2.3`, but `I0.1` outside data blocks.
+        if in_db {
+            s.push('X');
+        }
+        let _ = write!(s, "{byte}.{bit}");
+    } else {
+        let _ = write!(s, "{letter}{byte}");
+    }
+    s
 }
 
 fn is_numbered_area(area: u8) -> bool {
@@ -1094,6 +1106,17 @@ mod tests {
         assert_eq!(element_address(0x81, 0, 0, 1, 0x01), "I0.1");
         assert_eq!(element_address(0x82, 0, 4, 0, 0x02), "QB4");
         assert_eq!(element_address(0x1D, 0, 3, 0, 0x1D), "T3");
+        assert_eq!(element_address(0x1C, 0, 7, 0, 0x1C), "C7");
+        assert_eq!(element_address(0x85, 12, 6, 0, 0x06), "DI12.DID6");
+        assert_eq!(element_address(0x85, 12, 6, 7, 0x01), "DI12.DIX6.7");
+        assert_eq!(
+            element_address(0x84, 300, 65_535, 0, 0x02),
+            "DB300.DBB65535"
+        );
+        assert_eq!(element_address(0x86, 0, 2, 5, 0x01), "L2.5");
+        assert_eq!(element_address(0x87, 0, 8, 0, 0x04), "VW8");
+        assert_eq!(element_address(0x80, 0, 256, 0, 0x02), "PB256");
+        assert_eq!(element_address(0x05, 0, 9, 2, 0x01), "05:9.2");
     }
 
     #[test]
