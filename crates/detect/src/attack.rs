@@ -57,14 +57,13 @@ struct StixObject<'a> {
     name: Option<Cow<'a, str>>,
     #[serde(borrow)]
     x_mitre_shortname: Option<Cow<'a, str>>,
-    #[serde(default)]
-    revoked: bool,
-    #[serde(default)]
-    x_mitre_deprecated: bool,
-    #[serde(default, borrow)]
-    external_references: Vec<ExternalRef<'a>>,
-    #[serde(default, borrow)]
-    kill_chain_phases: Vec<Phase<'a>>,
+    // Optional, and `null` taken as absent.
+    revoked: Option<bool>,
+    x_mitre_deprecated: Option<bool>,
+    #[serde(borrow)]
+    external_references: Option<Vec<ExternalRef<'a>>>,
+    #[serde(borrow)]
+    kill_chain_phases: Option<Vec<Phase<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -93,13 +92,14 @@ impl StixObject<'_> {
     fn mitre_id(&self) -> Option<&str> {
         self.external_references
             .iter()
+            .flatten()
             .find(|r| r.source_name.as_deref() == Some("mitre-attack"))?
             .external_id
             .as_deref()
     }
 
     fn retired(&self) -> bool {
-        self.revoked || self.x_mitre_deprecated
+        self.revoked == Some(true) || self.x_mitre_deprecated == Some(true)
     }
 }
 
@@ -213,6 +213,7 @@ impl Attack {
             let phases = o
                 .kill_chain_phases
                 .iter()
+                .flatten()
                 .filter(|p| {
                     p.kill_chain_name
                         .as_deref()
@@ -311,6 +312,50 @@ impl Attack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small bundle in the STIX shape: nulls are absent values, retired objects and
+    /// other kill chains are left out, and a bundle with a wrongly typed field is an
+    /// error naming the file and the place.
+    #[test]
+    fn stix_objects_with_nulls_and_retired_ones() {
+        let dir = std::env::temp_dir().join(format!("sluice-stix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ics-attack-1.0.json");
+        let bundle = r#"{"type": "bundle", "objects": [
+            {"type": "x-mitre-tactic", "name": "Impair Process Control",
+             "x_mitre_shortname": "impair-process-control", "revoked": null},
+            {"type": "attack-pattern", "name": "Modify Parameter", "revoked": false,
+             "external_references": [{"source_name": "capec", "external_id": "CAPEC-1"},
+                                     {"source_name": "mitre-attack", "external_id": "T0836"}],
+             "kill_chain_phases": [{"kill_chain_name": "mitre-ics-attack",
+                                    "phase_name": "impair-process-control"},
+                                   {"kill_chain_name": "mitre-attack", "phase_name": "x"}]},
+            {"type": "attack-pattern", "name": "Old", "x_mitre_deprecated": true,
+             "external_references": [{"source_name": "mitre-attack", "external_id": "T0999"}]},
+            {"type": "attack-pattern", "name": "No phases", "kill_chain_phases": null,
+             "external_references": [{"source_name": "mitre-attack", "external_id": "T0888"}]},
+            {"type": "relationship", "source_ref": "a", "target_ref": "b"}
+        ]}"#;
+        std::fs::write(&path, bundle).unwrap();
+        let a = Attack::load_stix(&path).unwrap();
+        assert_eq!(a.len(), 2);
+        let t = a.technique("T0836").unwrap();
+        assert_eq!(t.name, "Modify Parameter");
+        assert_eq!(t.tactics, ["Impair Process Control"]);
+        assert!(a.technique("T0888").unwrap().tactics.is_empty());
+        assert!(a.technique("T0999").is_none());
+        std::fs::write(
+            &path,
+            r#"{"objects": [{"type": "attack-pattern", "revoked": "no"}]}"#,
+        )
+        .unwrap();
+        let e = Attack::load_stix(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("ics-attack-1.0.json") && e.contains("column"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn csv_and_title_case() {
