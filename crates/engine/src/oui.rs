@@ -139,6 +139,35 @@ impl OuiDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A field as a CSV writer puts it: quoted (quotes doubled) when it holds a comma, a
+    /// quote or a line break.
+    fn csv_quote(f: &str) -> String {
+        if f.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", f.replace('"', "\"\""))
+        } else {
+            f.to_owned()
+        }
+    }
+
+    proptest! {
+        /// Any line: no panic. A line a CSV writer made: the registry, assignment and
+        /// name come back as written, whatever follows them.
+        #[test]
+        fn csv_head_reads_back_what_a_csv_writer_wrote(
+            junk in "\\PC*",
+            reg in "[A-Z-]{1,5}",
+            hex in "[0-9A-F]{6,9}",
+            name in "[a-zA-Z0-9 ,.\"&()-]{0,40}",
+            rest in "[a-zA-Z0-9 ,\"]{0,40}",
+        ) {
+            let _ = csv_head(&junk);
+            let line = format!("{reg},{hex},{},{rest}", csv_quote(&name));
+            let (r, h, n) = csv_head(&line).unwrap();
+            prop_assert_eq!((r, h, n.as_ref()), (reg.as_str(), hex.as_str(), name.as_str()));
+        }
+    }
 
     #[test]
     fn csv_quoting() {
