@@ -564,10 +564,9 @@ impl Detector {
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    rules.get(i).is_some_and(|r| {
-                        r.matcher.protocols.is_empty()
-                            || r.matcher.protocols.iter().any(|p| p == proto)
-                    })
+                    rules
+                        .get(i)
+                        .is_some_and(|r| r.matcher.protocol_matches(proto))
                 })
                 .collect()
         }))
@@ -744,7 +743,7 @@ impl Detector {
                 continue;
             };
             let m = &rule.matcher;
-            if !m.header_matches(proto, fc, function, op)
+            if !m.header_matches(fc, function, op)
                 || (m.new_talker && !talker_new)
                 || (m.unlisted_writer && unlisted != Some(true))
             {

@@ -197,21 +197,21 @@ impl Match {
         !self.fields.is_empty() || !self.any_fields.is_empty()
     }
 
-    /// The cheap tests: protocol, function code and name, operation.
-    pub fn header_matches(
-        &self,
-        protocol: &str,
-        fc: Option<u32>,
-        function: Option<&str>,
-        op: Operation,
-    ) -> bool {
-        (self.protocols.is_empty() || self.protocols.iter().any(|p| p == protocol))
-            && (self.function_codes.is_empty()
-                || fc.is_some_and(|c| {
-                    self.function_codes
-                        .iter()
-                        .any(|(a, b)| (*a..=*b).contains(&c))
-                }))
+    /// Whether the rule can match records of `protocol` (it names it, or no protocol).
+    pub fn protocol_matches(&self, protocol: &str) -> bool {
+        self.protocols.is_empty() || self.protocols.iter().any(|p| p == protocol)
+    }
+
+    /// The other cheap tests: function code and name, operation. (The protocol is tested
+    /// once per protocol, [`Match::protocol_matches`], when the detector lists the rules
+    /// of each.)
+    pub fn header_matches(&self, fc: Option<u32>, function: Option<&str>, op: Operation) -> bool {
+        (self.function_codes.is_empty()
+            || fc.is_some_and(|c| {
+                self.function_codes
+                    .iter()
+                    .any(|(a, b)| (*a..=*b).contains(&c))
+            }))
             && (self.functions.is_empty()
                 || function
                     .is_some_and(|f| self.functions.iter().any(|n| n.eq_ignore_ascii_case(f))))
