@@ -2,8 +2,8 @@
 //! ids, endpoints, network and flow fields, flow records, anomalies) straight into a
 //! byte buffer, without the per-event allocations of the `serde` path (`rfc3339`
 //! strings, `format!`ed ids and MACs, `Display` of addresses). The protocol record of a
-//! transaction is still written by its `Serialize` impl, and alerts (rare) take the
-//! `serde` path whole.
+//! transaction is written by its `Serialize` impl through [`crate::record_json`], and
+//! alerts (rare) take the `serde` path whole.
 //!
 //! The output is byte-identical to `serde_json::to_writer(out, &event)`; the tests
 //! compare the two on every event of real captures and of the bundled scenarios.
@@ -92,9 +92,14 @@ pub(crate) fn write_event(e: &Event, out: &mut Vec<u8>) -> bool {
             out.push(b',');
             push_str(out, record.protocol());
             out.push(b':');
-            if serde_json::to_writer(&mut *out, &record.fields()).is_err() {
-                out.truncate(start);
-                return false;
+            let at = out.len();
+            if crate::record_json::write(out, &record.fields()).is_err() {
+                // A shape the fast writer leaves to serde_json, or a failing record.
+                out.truncate(at);
+                if serde_json::to_writer(&mut *out, &record.fields()).is_err() {
+                    out.truncate(start);
+                    return false;
+                }
             }
         }
         Body::Anomaly(a) => push_anomaly(out, a),
@@ -260,20 +265,52 @@ pub fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
     }
 }
 
-/// Decimal, as `itoa` (and so serde_json) writes it.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+/// Decimal, as `itoa` (and so serde_json) writes it. Values under 100 (most register
+/// values, quantities, unit ids) take a fixed-size copy; larger ones are written two
+/// digits at a time from the end.
+pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    if v < 100 {
+        let i = v as usize * 2;
+        out.extend_from_slice(&[DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
+    let mut v = v;
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i] = DIGIT_PAIRS[d];
+        buf[i + 1] = DIGIT_PAIRS[d + 1];
+    }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        buf[i] = DIGIT_PAIRS[d];
+        buf[i + 1] = DIGIT_PAIRS[d + 1];
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&buf[i..]);
 }
+
+/// "00" to "99", two bytes each.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        t[2 * n] = b'0' + (n / 10) as u8;
+        t[2 * n + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    t
+};
 
 fn push_i64(out: &mut Vec<u8>, v: i64) {
     if v < 0 {
@@ -336,7 +373,7 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
 
 /// The escaped contents of a JSON string: `"` and `\` backslashed, control characters
 /// as `\b \t \n \f \r` or `\u00XX` (lowercase hex); everything else verbatim.
-fn push_str_contents(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_str_contents(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -389,6 +426,22 @@ mod tests {
                 serde_json::to_string(t).unwrap(),
                 "{t:?}"
             );
+        }
+    }
+
+    /// Every value below 100,000, every power of ten and its neighbours, and a sweep of
+    /// large values, as `to_string` writes them.
+    #[test]
+    fn decimals_as_std_writes_them() {
+        let mut vals: Vec<u64> = (0..100_000).collect();
+        let mut p = 1u64;
+        while let Some(n) = p.checked_mul(10) {
+            vals.extend([n - 1, n, n + 1]);
+            p = n;
+        }
+        vals.extend((0..64).map(|k| (1u64 << k).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        for v in vals {
+            assert_eq!(s(|o| push_u64(o, v)), v.to_string());
         }
     }
 

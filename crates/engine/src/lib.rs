@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod event;
 mod json;
+mod record_json;
 /// An address's text as `Display` writes it, appended to a byte buffer without `fmt`.
 pub use json::push_ip as write_ip;
 pub use sluice_flow::PRESIZED_FLOWS;

@@ -176,16 +176,21 @@ pub fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// The events output. The writer hands it whole batches of lines (hundreds of
+/// kilobytes in bulk analysis), which a buffer smaller than they are passes straight
+/// to the file: a 1 MiB buffer copied every batch once more (5 % of the writer thread).
+/// Live batches (a packet's events) still gather in it until the flush after each.
 pub fn open_events(path: &Path) -> Result<Box<dyn Write + Send>> {
+    const BUFFER: usize = 64 << 10;
     if path == Path::new("-") {
         Ok(Box::new(BufWriter::with_capacity(
-            1 << 20,
+            BUFFER,
             std::io::stdout(),
         )))
     } else {
         let f = File::create(path)
             .with_context(|| format!("{}: cannot create events file", path.display()))?;
-        Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
+        Ok(Box::new(BufWriter::with_capacity(BUFFER, f)))
     }
 }
 
