@@ -488,7 +488,7 @@ impl Store {
                 .prepare_cached(
                     "INSERT INTO event_rows (id, ts, dataset, kind, protocol, flow_id, src_ip, \
                      src_port, dst_ip, dst_port, function_code, function, block, seq) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     VALUES (?1, ?2, ?3, 'event', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .map_err(sq)?;
             let mut alert_st = tx
@@ -539,7 +539,6 @@ impl Store {
                             id,
                             e.ts,
                             e.dataset(),
-                            "event",
                             protocol,
                             flow,
                             src_ip,
