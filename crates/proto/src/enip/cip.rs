@@ -550,7 +550,7 @@ pub fn decode_values(ty: u16, data: &[u8], max: usize) -> (Vec<f64>, bool) {
     let Some(size) = names::data_type_size(ty) else {
         return (Vec::new(), false);
     };
-    let mut v = Vec::new();
+    let mut v = Vec::with_capacity((data.len() / size.max(1)).min(max));
     let mut chunks = data.chunks_exact(size);
     for c in chunks.by_ref() {
         if v.len() >= max {

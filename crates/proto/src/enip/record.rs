@@ -491,6 +491,8 @@ impl Cip {
                 Some((msgs, cut)) => {
                     c.truncated |= cut;
                     if depth < MAX_DEPTH && !in_msp {
+                        // Sized once: a service record is large to move on each growth.
+                        c.services.reserve_exact(msgs.len());
                         for m in msgs {
                             match Cip::request_at(m, depth + 1, true) {
                                 Some(s) => c.services.push(s),

@@ -400,7 +400,7 @@ fn decode_values(tsize: Option<u8>, item: &DataItem<'_>) -> Option<(Vec<f64>, bo
         return data.first().map(|&b| (vec![f64::from(b & 1)], false));
     }
     let size = names::element_size(t)?;
-    let mut v = Vec::new();
+    let mut v = Vec::with_capacity((data.len() / size.max(1)).min(MAX_VALUES));
     let mut cut = false;
     for chunk in data.chunks_exact(size) {
         if v.len() >= MAX_VALUES {
