@@ -16,12 +16,12 @@
 # bound what more workers can gain.
 #
 # Usage: bench/floor.sh [PACKETS]   (default 2000000; the capture is built as sensor.sh does)
-# Needs: zstd, sqlite3 (Debian packages of those names).
+# Needs: zstd, sqlite3, bc (Debian packages of those names).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKETS="${1:-2000000}"
 DIR="${BENCH_DIR:-/tmp/sluice-bench}"
-for t in zstd sqlite3; do
+for t in zstd sqlite3 bc; do
     command -v "$t" > /dev/null || { echo "floor: $t not found (apt-get install $t)"; exit 2; }
 done
 CAP="$DIR/bench-mixed-$PACKETS.pcap"
