@@ -1,11 +1,12 @@
 //! A `serde` serializer that writes a protocol record as compact JSON straight into a
 //! byte buffer, byte-identical to `serde_json::to_writer`: strings that need no escape
-//! (nearly all: field names, function names, addresses) are found with one pass the
-//! compiler vectorises and copied whole, where serde_json looks every byte up in its
-//! escape table and writes each run through `io::Write`. What it does not write exactly
+//! (nearly all: field names, function names, addresses) are found eight bytes at a time
+//! and copied whole, where serde_json looks every byte up in its escape table and
+//! writes each run through `io::Write`. What it does not write exactly
 //! as serde_json does (128-bit integers, map keys other than strings, integers and unit
 //! variants) is refused with [`Unsupported`], and the caller writes that record with
 //! serde_json instead. Floats are written by serde_json itself.
+use crate::json::push_str;
 use serde::ser::{self, Serialize};
 
 /// A record this writer leaves to serde_json (or a record's own serialisation error).
@@ -32,23 +33,6 @@ type Result<T = ()> = std::result::Result<T, Unsupported>;
 /// caller truncates.
 pub(crate) fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result {
     v.serialize(Json(out))
-}
-
-/// A JSON string, quoted: copied whole when nothing in it needs escaping.
-#[inline]
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    // No short-circuit: a fold over every byte compiles to vector compares.
-    let plain = s
-        .as_bytes()
-        .iter()
-        .fold(true, |ok, &b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
-    if plain {
-        out.extend_from_slice(s.as_bytes());
-    } else {
-        crate::json::push_str_contents(out, s);
-    }
-    out.push(b'"');
 }
 
 struct Json<'a>(&'a mut Vec<u8>);
