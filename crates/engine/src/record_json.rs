@@ -37,6 +37,15 @@ pub(crate) fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> Result {
 
 struct Json<'a>(&'a mut Vec<u8>);
 
+/// Integer methods that widen their value and hand it to `$via`.
+macro_rules! ints {
+    ($via:ident: $($method:ident($t:ty)),*) => {$(
+        fn $method(self, v: $t) -> Result {
+            self.$via(v.into())
+        }
+    )*};
+}
+
 /// An array or object being written; `close` ends it (`]`, `}`, and for enum variants
 /// the object around them as well).
 pub(crate) struct Compound<'a> {
@@ -121,30 +130,11 @@ impl<'a> ser::Serializer for Json<'a> {
         self.0.extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result {
-        self.int(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result {
-        self.int(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result {
-        self.int(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result {
-        self.int(v)
-    }
+    ints!(int: serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64));
     fn serialize_i128(self, _v: i128) -> Result {
         Err(Unsupported)
     }
-    fn serialize_u8(self, v: u8) -> Result {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result {
-        self.serialize_u64(v.into())
-    }
+    ints!(serialize_u64: serialize_u8(u8), serialize_u16(u16), serialize_u32(u32));
     fn serialize_u64(self, v: u64) -> Result {
         crate::json::push_u64(self.0, v);
         Ok(())
@@ -345,30 +335,8 @@ impl ser::Serializer for Key<'_> {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, v: &T) -> Result {
         v.serialize(self)
     }
-    fn serialize_i8(self, v: i8) -> Result {
-        self.quoted(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result {
-        self.quoted(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result {
-        self.quoted(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result {
-        self.quoted(v.into())
-    }
-    fn serialize_u8(self, v: u8) -> Result {
-        self.quoted(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result {
-        self.quoted(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result {
-        self.quoted(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result {
-        self.quoted(v.into())
-    }
+    ints!(quoted: serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64),
+        serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64));
     refused!(
         serialize_bool(bool),
         serialize_i128(i128),
