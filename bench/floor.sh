@@ -6,22 +6,25 @@
 # Runs sluice once with the store and the JSON lines (the outputs to price), then times
 # each part of the work with standard tools, none of which does more than its part:
 #   sensor     sluice analyze --no-db: capture, decode, flows, parsers, detection
+#   read       tcpdump -r CAP -w /dev/null: a bare libpcap walk of the records (what no
+#              sensor can do without; it decodes nothing)
 #   json-write copy the JSON lines file into a new file (the kernel's share of writing it)
 #   compress   zstd -1 over the same JSON lines (the store keeps them in zstd blocks)
 #   rows       sqlite3: INSERT ... SELECT of the event rows, block keys and flows into an
 #              empty store with the same schema (no binding, no parsing: SQLite alone)
 # Encoding the JSON lines is not priced (nothing but sluice does it), so the sum is a
 # floor. Divided by the cores, it bounds the packets per second any implementation
-# that writes these outputs can reach here; and the cores one worker already keeps busy
+# that writes these outputs can reach here, with Sluice's sensor and with nothing but a
+# bare read of the records in its place; and the cores one worker already keeps busy
 # bound what more workers can gain.
 #
 # Usage: bench/floor.sh [PACKETS]   (default 2000000; the capture is built as sensor.sh does)
-# Needs: zstd, sqlite3, bc (Debian packages of those names).
+# Needs: zstd, sqlite3, bc, tcpdump (Debian packages of those names).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKETS="${1:-2000000}"
 DIR="${BENCH_DIR:-/tmp/sluice-bench}"
-for t in zstd sqlite3 bc; do
+for t in zstd sqlite3 bc tcpdump; do
     command -v "$t" > /dev/null || { echo "floor: $t not found (apt-get install $t)"; exit 2; }
 done
 CAP="$DIR/bench-mixed-$PACKETS.pcap"
@@ -59,6 +62,7 @@ cpu() {
 
 cpu sluice "rm -f '$W'/s.db* '$W/events.json'; '$BIN/sluice' analyze '$CAP' --db '$W/s.db' --events '$W/events.json' -q"
 cpu sensor "'$BIN/sluice' analyze '$CAP' --no-db -q"
+cpu read "tcpdump -r '$CAP' -w /dev/null"
 cat "$W/events.json" > /dev/null
 cpu json-write "rm -f '$W/copy.json'; cp '$W/events.json' '$W/copy.json'"
 rm -f "$W/copy.json"
@@ -90,17 +94,21 @@ cpu rows "rm -f '$W'/rows.db*; sqlite3 '$W/rows.db' 'PRAGMA journal_mode=WAL;' '
 events=$(wc -l < "$W/events.json")
 jbytes=$(stat -c %s "$W/events.json")
 cores=$(nproc)
-floor=$(echo "${CPU[sensor]} + ${CPU[json-write]} + ${CPU[compress]} + ${CPU[rows]}" | bc -l)
+outputs=$(echo "${CPU[json-write]} + ${CPU[compress]} + ${CPU[rows]}" | bc -l)
+floor=$(echo "${CPU[sensor]} + $outputs" | bc -l)
+bare=$(echo "${CPU[read]} + $outputs" | bc -l)
 echo "capture: $CAP ($PACKETS packets; $events events, $jbytes bytes of JSON lines)"
 printf "%-12s %8s %8s\n" part cpu_s wall_s
-for n in sensor json-write compress rows; do
+for n in sensor read json-write compress rows; do
     printf "%-12s %8.2f %8.2f\n" "$n" "${CPU[$n]}" "${WALL[$n]}"
 done
-printf "%-12s %8.2f\n" floor "$floor"
+printf "%-12s %8.2f   (sensor + json-write + compress + rows)\n" floor "$floor"
 printf "%-12s %8.2f %8.2f   (%.0f packets/s)\n" sluice "${CPU[sluice]}" "${WALL[sluice]}" \
     "$(echo "$PACKETS / ${WALL[sluice]}" | bc -l)"
 printf "ceiling on %d cores, every core busy on the floor's work alone: %.0f packets/s\n" \
     "$cores" "$(echo "$PACKETS * $cores / $floor" | bc -l)"
+printf "the same with a bare read of the records in place of the sensor: %.0f packets/s\n" \
+    "$(echo "$PACKETS * $cores / $bare" | bc -l)"
 busy=$(echo "${CPU[sluice]} / ${WALL[sluice]}" | bc -l)
 printf "one worker keeps %.2f of the %d cores busy: more workers can gain at most %.2fx\n" \
     "$busy" "$cores" "$(echo "$cores / $busy" | bc -l)"
