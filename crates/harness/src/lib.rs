@@ -162,13 +162,23 @@ pub fn engine(data: &[u8]) {
         assert!(e.reassembly_bytes() <= 1 << 16, "reassembly over budget");
         assert!(e.active_flows() <= 64, "flow cap exceeded");
         for ev in e.take_events() {
-            let _ = serde_json::to_vec(&ev);
+            same_json(&ev);
         }
     }
     e.finish();
     for ev in e.take_events() {
-        let _ = serde_json::to_vec(&ev);
+        same_json(&ev);
     }
+}
+
+/// The fast event encoder (envelope and protocol records) writes exactly what the
+/// serde path writes, for every event any input makes.
+fn same_json(ev: &sluice_engine::event::Event) {
+    assert_eq!(
+        ev.to_json(),
+        ev.to_json_serde(),
+        "the fast JSON encoder and serde_json disagree"
+    );
 }
 
 /// Reads a capture to its end or to a located error; every packet within the cap.
