@@ -716,7 +716,7 @@ pub struct EventFilter {
 /// A page of events, newest first.
 pub fn events(conn: &Connection, f: &EventFilter, p: Paging) -> Result<PageOf<EventSummary>> {
     let nz = |s: &Option<String>| s.as_deref().filter(|x| !x.is_empty()).map(str::to_owned);
-    let flow = nz(&f.flow).map(|id| flow_uid_of(&id));
+    let flow = nz(&f.flow).map(|id| sluice_store::event_key(&id).to_owned());
     let filters = "(?2 IS NULL OR e.dataset = ?2) AND (?3 IS NULL OR e.protocol = ?3)";
     let order = "ORDER BY e.ts DESC, e.id LIMIT ?4 OFFSET ?5";
     let sql = if flow.is_some() {
@@ -772,14 +772,6 @@ pub fn event(conn: &Connection, id: &str) -> Result<Option<EventDetail>> {
         json: serde_json::from_str(&json).unwrap_or(Value::Null),
         flow,
     }))
-}
-
-/// `F0123…` from a flow row id `F0123…-N`.
-pub fn flow_uid_of(id: &str) -> String {
-    match id.rsplit_once('-') {
-        Some((uid, seq)) if seq.bytes().all(|b| b.is_ascii_digit()) => uid.to_string(),
-        _ => id.to_string(),
-    }
 }
 
 /// The flow row of a flow uid (the most recent record if several).
@@ -895,7 +887,7 @@ pub fn flow(conn: &Connection, site: &Site, id: &str) -> Result<Option<FlowDetai
     let Some((flow, json)) = row else {
         return Ok(None);
     };
-    let uid = flow_uid_of(&flow.id);
+    let uid = sluice_store::event_key(&flow.id);
     let mut st = conn.prepare(&format!(
         "SELECT {EVENT_COLS} FROM {EVENTS_BY_KEY} AND e.flow_id = ?1 ORDER BY e.ts LIMIT 200"
     ))?;
@@ -910,7 +902,7 @@ pub fn flow(conn: &Connection, site: &Site, id: &str) -> Result<Option<FlowDetai
         "SELECT {ALERT_COLS} FROM alerts WHERE json LIKE ?1 ESCAPE '\\' ORDER BY ts DESC LIMIT 20"
     ))?;
     let alerts = st
-        .query_map(params![like_pattern(&uid)], |r| alert_row(r, site))?
+        .query_map(params![like_pattern(uid)], |r| alert_row(r, site))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some(FlowDetail {
         from_zone: site.zone_name(&src).to_string(),
