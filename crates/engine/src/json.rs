@@ -319,16 +319,6 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
-/// Zero-padded decimal of `width` digits (`v < 10^width`).
-#[inline]
-fn push_padded(out: &mut Vec<u8>, v: u64, width: u32) {
-    let mut d = 10u64.pow(width.saturating_sub(1));
-    while d > 0 {
-        out.push(b'0' + ((v / d) % 10) as u8);
-        d /= 10;
-    }
-}
-
 /// `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (quoted), as [`crate::time::rfc3339`] formats it.
 fn push_time(out: &mut Vec<u8>, ts: i64) {
     thread_local! {
@@ -350,19 +340,15 @@ fn push_time(out: &mut Vec<u8>, ts: i64) {
             out.push(b'"');
             return;
         }
-        let mut t = Vec::with_capacity(19);
-        push_padded(&mut t, y as u64, 4);
-        t.push(b'-');
-        push_padded(&mut t, u64::from(m), 2);
-        t.push(b'-');
-        push_padded(&mut t, u64::from(d), 2);
-        t.push(b'T');
-        push_padded(&mut t, sod / 3600, 2);
-        t.push(b':');
-        push_padded(&mut t, (sod % 3600) / 60, 2);
-        t.push(b':');
-        push_padded(&mut t, sod % 60, 2);
-        text.copy_from_slice(&t);
+        fill_pairs(&mut text[0..4], y as u64);
+        fill_pairs(&mut text[5..7], u64::from(m));
+        fill_pairs(&mut text[8..10], u64::from(d));
+        fill_pairs(&mut text[11..13], sod / 3600);
+        fill_pairs(&mut text[14..16], (sod % 3600) / 60);
+        fill_pairs(&mut text[17..19], sod % 60);
+        for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
+            text[i] = c;
+        }
         LAST.set((secs, text));
     }
     out.push(b'"');
