@@ -1,11 +1,12 @@
 //! A `serde` serializer that writes a protocol record as compact JSON straight into a
 //! byte buffer, byte-identical to `serde_json::to_writer`: strings that need no escape
-//! (nearly all: field names, function names, addresses) are found eight bytes at a time
-//! and copied whole, where serde_json looks every byte up in its escape table and
-//! writes each run through `io::Write`. What it does not write exactly
-//! as serde_json does (128-bit integers, map keys other than strings, integers and unit
-//! variants) is refused with [`Unsupported`], and the caller writes that record with
-//! serde_json instead. Floats are written by serde_json itself.
+//! (nearly all: field names, function names, addresses) are found in one pass the
+//! compiler vectorises and copied whole (`json::push_str`), where serde_json looks
+//! every byte up in its escape table and writes each run through `io::Write`. What it
+//! does not write exactly as serde_json does (128-bit integers, map keys other than
+//! strings, integers and unit variants) is refused with [`Unsupported`], and the caller
+//! writes that record with serde_json instead. Floats are written by serde_json itself.
+//! The engine fuzz target checks every event it makes against serde_json.
 use crate::json::push_str;
 use serde::ser::{self, Serialize};
 
