@@ -150,11 +150,14 @@ proptest! {
         chunk in 1usize..9,
     ) {
         let steps: Vec<(Direction, Vec<u8>)> = steps.into_iter().map(|(d, b)| (dir_of(d), b)).collect();
-        let whole = feed(&mut S7Parser::new(), &steps, 0);
-        prop_assert_eq!(&whole, &feed(&mut S7Parser::new(), &steps, 1));
-        prop_assert_eq!(&whole, &feed(&mut S7Parser::new(), &steps, chunk));
-        let whole = feed(&mut S7PlusParser::new(), &steps, 0);
-        prop_assert_eq!(&whole, &feed(&mut S7PlusParser::new(), &steps, 1));
+        // Compared as Debug text: a REAL item decoded from random bytes can be NaN, which
+        // is not equal to itself (a CI run found one).
+        let text = |o: Vec<Output>| format!("{o:?}");
+        let whole = text(feed(&mut S7Parser::new(), &steps, 0));
+        prop_assert_eq!(&whole, &text(feed(&mut S7Parser::new(), &steps, 1)));
+        prop_assert_eq!(&whole, &text(feed(&mut S7Parser::new(), &steps, chunk)));
+        let whole = text(feed(&mut S7PlusParser::new(), &steps, 0));
+        prop_assert_eq!(&whole, &text(feed(&mut S7PlusParser::new(), &steps, 1)));
     }
 
     #[test]
