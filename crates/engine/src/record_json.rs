@@ -47,6 +47,21 @@ macro_rules! ints {
     )*};
 }
 
+/// `{"variant":[` or `{"variant":{` opening a tuple or struct variant.
+macro_rules! variant_opener {
+    ($method:ident, $open:literal, $close:literal) => {
+        fn $method(
+            self,
+            _name: &'static str,
+            _i: u32,
+            variant: &'static str,
+            _len: usize,
+        ) -> Result<Compound<'a>> {
+            Ok(self.variant(variant, $open, $close))
+        }
+    };
+}
+
 /// An array or object being written; `close` ends it (`]`, `}`, and for enum variants
 /// the object around them as well).
 pub(crate) struct Compound<'a> {
@@ -205,30 +220,14 @@ impl<'a> ser::Serializer for Json<'a> {
     fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a>> {
         Ok(self.open(b"[", b"]"))
     }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _i: u32,
-        variant: &'static str,
-        _len: usize,
-    ) -> Result<Compound<'a>> {
-        Ok(self.variant(variant, b"[", b"]}"))
-    }
+    variant_opener!(serialize_tuple_variant, b"[", b"]}");
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a>> {
         Ok(self.open(b"{", b"}"))
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a>> {
         Ok(self.open(b"{", b"}"))
     }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _i: u32,
-        variant: &'static str,
-        _len: usize,
-    ) -> Result<Compound<'a>> {
-        Ok(self.variant(variant, b"{", b"}}"))
-    }
+    variant_opener!(serialize_struct_variant, b"{", b"}}");
 }
 
 /// Sequences, tuples and the tuple forms share one writer.
