@@ -562,6 +562,66 @@ mod tests {
         frames
     }
 
+    /// Live, the store commits while the capture runs (every 20 ms at most, after a
+    /// quiet moment), not only when it ends: another connection sees every transaction
+    /// while the pipeline is still open. (Bulk analysis commits only full transactions
+    /// and at the end; with that in live mode this test waits out its deadline and fails.)
+    #[test]
+    fn live_events_reach_the_store_while_the_capture_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("live.db");
+        let store = Store::open(&db).unwrap();
+        let reader = Store::open(&db).unwrap();
+        let (rounds, per) = (20u32, 5u16);
+        let total = i64::from(rounds) * i64::from(per);
+        let frames = modbus_frames(rounds, per);
+        let sinks = Sinks {
+            store: Some(store),
+            events: None,
+            flush_each_batch: true,
+            hook: None,
+        };
+        let (end, ended) = std::sync::mpsc::channel::<()>();
+        let feeder = thread::spawn(move || {
+            let mut p = Pipeline::new(EngineConfig::default(), 1, sinks).unwrap();
+            let t0 = 1_700_000_000_000_000_000i64;
+            for (i, f) in frames.iter().enumerate() {
+                p.packet(t0 + i as i64 * 1_000, 1, f, f.len() as u32);
+                p.flush();
+            }
+            // The capture stays open until the test has looked.
+            let _ = ended.recv();
+            p.finish()
+        });
+        let count = || -> i64 {
+            reader
+                .conn()
+                .query_row("SELECT count(*) FROM event_rows", [], |r| r.get(0))
+                .unwrap_or(0)
+        };
+        // (A generous deadline: it bounds a hang, not the cadence.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut seen = count();
+        while seen < total && std::time::Instant::now() < deadline {
+            thread::sleep(std::time::Duration::from_millis(10));
+            seen = count();
+        }
+        end.send(()).unwrap();
+        let finished = feeder.join().unwrap().unwrap();
+        assert_eq!(
+            seen, total,
+            "transactions committed while the capture was open"
+        );
+        let stored: i64 = finished
+            .sinks
+            .store
+            .unwrap()
+            .conn()
+            .query_row("SELECT count(*) FROM event_rows", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, total);
+    }
+
     /// Live, a store that cannot write (another connection holds the write lock) holds
     /// the writer once `STORE_BACKLOG_LIVE` events wait for it: the lines written stay
     /// bounded however many more events the engine has, and once the lock goes every
