@@ -562,49 +562,77 @@ mod tests {
         frames
     }
 
+    /// Live sinks: the store, and the JSON lines into `events` if given.
+    fn live_sinks(store: Store, events: Option<Box<dyn Write + Send>>) -> Sinks {
+        Sinks {
+            store: Some(store),
+            events,
+            flush_each_batch: true,
+            hook: None,
+        }
+    }
+
+    /// A one-worker pipeline on `sinks`, on a thread of its own, fed `frames` 1 µs apart
+    /// (flushed after each packet when `flush`, as live capture does) and finished once
+    /// `hold` says so (at once without it).
+    fn feed_on_a_thread(
+        sinks: Sinks,
+        frames: Vec<Vec<u8>>,
+        flush: bool,
+        hold: Option<std::sync::mpsc::Receiver<()>>,
+    ) -> JoinHandle<Result<Finished>> {
+        thread::spawn(move || {
+            let mut p = Pipeline::new(EngineConfig::default(), 1, sinks).unwrap();
+            let t0 = 1_700_000_000_000_000_000i64;
+            for (i, f) in frames.iter().enumerate() {
+                p.packet(t0 + i as i64 * 1_000, 1, f, f.len() as u32);
+                if flush {
+                    p.flush();
+                }
+            }
+            if let Some(h) = hold {
+                let _ = h.recv();
+            }
+            p.finish()
+        })
+    }
+
+    /// A new store in a temporary folder, and a second connection to it.
+    fn store_and_another_connection() -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("live.db");
+        let store = Store::open(&db).unwrap();
+        let other = Store::open(&db).unwrap();
+        (dir, store, other)
+    }
+
+    /// The event rows the store holds.
+    fn event_rows(store: &Store) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT count(*) FROM event_rows", [], |r| r.get(0))
+            .unwrap()
+    }
+
     /// Live, the store commits while the capture runs (every 20 ms at most, after a
     /// quiet moment), not only when it ends: another connection sees every transaction
     /// while the pipeline is still open. (Bulk analysis commits only full transactions
     /// and at the end; with that in live mode this test waits out its deadline and fails.)
     #[test]
     fn live_events_reach_the_store_while_the_capture_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("live.db");
-        let store = Store::open(&db).unwrap();
-        let reader = Store::open(&db).unwrap();
+        let (_dir, store, reader) = store_and_another_connection();
         let (rounds, per) = (20u32, 5u16);
         let total = i64::from(rounds) * i64::from(per);
         let frames = modbus_frames(rounds, per);
-        let sinks = Sinks {
-            store: Some(store),
-            events: None,
-            flush_each_batch: true,
-            hook: None,
-        };
+        // The capture stays open until the test has looked.
         let (end, ended) = std::sync::mpsc::channel::<()>();
-        let feeder = thread::spawn(move || {
-            let mut p = Pipeline::new(EngineConfig::default(), 1, sinks).unwrap();
-            let t0 = 1_700_000_000_000_000_000i64;
-            for (i, f) in frames.iter().enumerate() {
-                p.packet(t0 + i as i64 * 1_000, 1, f, f.len() as u32);
-                p.flush();
-            }
-            // The capture stays open until the test has looked.
-            let _ = ended.recv();
-            p.finish()
-        });
-        let count = || -> i64 {
-            reader
-                .conn()
-                .query_row("SELECT count(*) FROM event_rows", [], |r| r.get(0))
-                .unwrap_or(0)
-        };
+        let feeder = feed_on_a_thread(live_sinks(store, None), frames, true, Some(ended));
         // (A generous deadline: it bounds a hang, not the cadence.)
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let mut seen = count();
+        let mut seen = event_rows(&reader);
         while seen < total && std::time::Instant::now() < deadline {
             thread::sleep(std::time::Duration::from_millis(10));
-            seen = count();
+            seen = event_rows(&reader);
         }
         end.send(()).unwrap();
         let finished = feeder.join().unwrap().unwrap();
@@ -612,14 +640,7 @@ mod tests {
             seen, total,
             "transactions committed while the capture was open"
         );
-        let stored: i64 = finished
-            .sinks
-            .store
-            .unwrap()
-            .conn()
-            .query_row("SELECT count(*) FROM event_rows", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(stored, total);
+        assert_eq!(event_rows(&finished.sinks.store.unwrap()), total);
     }
 
     /// Live, a store that cannot write (another connection holds the write lock) holds
@@ -628,10 +649,7 @@ mod tests {
     /// event is stored.
     #[test]
     fn a_blocked_store_holds_the_live_writer_at_its_backlog_bound() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("live.db");
-        let store = Store::open(&db).unwrap();
-        let blocker = Store::open(&db).unwrap();
+        let (_dir, store, blocker) = store_and_another_connection();
         blocker.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
 
         let (rounds, per) = (5_000u32, 50u16);
@@ -639,20 +657,8 @@ mod tests {
         assert!(total > STORE_BACKLOG_LIVE + 2 * MAX_TXN);
         let frames = modbus_frames(rounds, per);
         let lines = Arc::new(AtomicUsize::new(0));
-        let sinks = Sinks {
-            store: Some(store),
-            events: Some(Box::new(Count(Arc::clone(&lines)))),
-            flush_each_batch: true,
-            hook: None,
-        };
-        let feeder = thread::spawn(move || {
-            let mut p = Pipeline::new(EngineConfig::default(), 1, sinks).unwrap();
-            let t0 = 1_700_000_000_000_000_000i64;
-            for (i, f) in frames.iter().enumerate() {
-                p.packet(t0 + i as i64 * 1_000, 1, f, f.len() as u32);
-            }
-            p.finish()
-        });
+        let sinks = live_sinks(store, Some(Box::new(Count(Arc::clone(&lines)))));
+        let feeder = feed_on_a_thread(sinks, frames, false, None);
         // The engine runs on while the writer waits: wait until the lines stop growing
         // past the bound (or reach the total, if nothing held the writer), well within
         // the store's 10 s busy timeout.
@@ -685,13 +691,9 @@ mod tests {
         println!("{held} of {total} lines written while the store was blocked");
         // Every transaction, and the connection's flow record at the end.
         assert_eq!(lines.load(Ordering::Relaxed), total + 1);
-        let store = finished.sinks.store.unwrap();
-        let stored: i64 = store
-            .conn()
-            .query_row("SELECT count(*) FROM event_rows", [], |r| r.get(0))
-            .unwrap();
         assert_eq!(
-            stored as usize, total,
+            event_rows(&finished.sinks.store.unwrap()) as usize,
+            total,
             "every event stored once the lock went"
         );
     }
